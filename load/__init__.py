@@ -1,0 +1,1 @@
+"""Live path: gateway stub, fault layer, Locust engine (see issue 3)."""

@@ -1,0 +1,1 @@
+"""Result file -> verdict, charts, HTML, JUnit, CSV (see issue 4)."""

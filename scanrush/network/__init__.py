@@ -1,0 +1,1 @@
+"""Network profiles and the TCP request-latency model (simulated realisation)."""

@@ -1,0 +1,403 @@
+"""The scenario file, as typed, validated, immutable objects.
+
+Units are explicit in the file (``120ms``, ``3%``, ``600/h``, ``2Mbps``) and
+held here in base units: seconds, fractions, events per second, bits per second,
+bytes and yuan.  Unknown keys are rejected (the loader suggests the closest
+known key).  Cross-references (a zone's network, a zone's merchant profile) are
+checked after the fields, so one run reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from scanrush.units import Bandwidth, Duration, Fraction, Rate, Size
+
+SCHEMA_VERSION = 1
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _scalar_as_fixed(value: object) -> object:
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        return {"fixed": value}
+    return value
+
+
+def _pair(value: object) -> object:
+    if isinstance(value, dict) and set(value) == {"low", "high"}:
+        return [value["low"], value["high"]]
+    return value
+
+
+class _Distribution(StrictModel):
+    """Exactly one of the forms; the bare scalar ``45s`` means ``{fixed: 45s}``."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _Distribution:
+        given = [name for name in ("fixed", "exponential", "lognormal", "uniform") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of fixed, exponential, lognormal, uniform")
+        return self
+
+    def mean(self) -> float:
+        fixed = getattr(self, "fixed")
+        if fixed is not None:
+            return float(fixed)
+        exponential = getattr(self, "exponential")
+        if exponential is not None:
+            return float(exponential.mean)
+        lognormal = getattr(self, "lognormal")
+        if lognormal is not None:
+            return float(lognormal.median * math.exp(lognormal.sigma**2 / 2))
+        low, high = getattr(self, "uniform")
+        return (low + high) / 2.0
+
+
+class LogNormalDuration(StrictModel):
+    median: Duration
+    sigma: float = Field(ge=0, le=5)
+
+
+class ExponentialDuration(StrictModel):
+    mean: Duration
+
+
+class DurationDistribution(_Distribution):
+    fixed: Duration | None = None
+    exponential: ExponentialDuration | None = None
+    lognormal: LogNormalDuration | None = None
+    uniform: Annotated[tuple[Duration, Duration], BeforeValidator(_pair)] | None = None
+
+
+class LogNormalAmount(StrictModel):
+    median: float = Field(gt=0)
+    sigma: float = Field(ge=0, le=5)
+
+
+class ExponentialAmount(StrictModel):
+    mean: float = Field(gt=0)
+
+
+class AmountDistribution(_Distribution):
+    fixed: float | None = Field(default=None, ge=0)
+    exponential: ExponentialAmount | None = None
+    lognormal: LogNormalAmount | None = None
+    uniform: Annotated[tuple[float, float], BeforeValidator(_pair)] | None = None
+
+
+DurationDist = Annotated[DurationDistribution, BeforeValidator(_scalar_as_fixed)]
+AmountDist = Annotated[AmountDistribution, BeforeValidator(_scalar_as_fixed)]
+
+
+class Window(StrictModel):
+    """A period of the promotion: starts ``at`` after opening, lasts ``for``."""
+
+    at: Duration
+    for_: Duration = Field(alias="for", gt=0)
+
+    @property
+    def end(self) -> float:
+        return self.at + self.for_
+
+    def contains(self, t: float) -> bool:
+        return self.at <= t < self.at + self.for_
+
+
+# --------------------------------------------------------------------------- network
+
+
+class Congestion(StrictModel):
+    """The zone's link degrades as more of its terminals are mid-request."""
+
+    knee: int = Field(default=50, ge=1, description="active requests before the link degrades")
+    rtt_per_request: Duration = Field(default=0.0, description="extra RTT per active request beyond the knee")
+    loss_per_request: Fraction = Field(default=0.0, description="extra loss per active request beyond the knee")
+    max_loss: Fraction = 0.5
+
+
+class Network(StrictModel):
+    """One zone's link between its terminals and the gateway."""
+
+    rtt: Duration
+    jitter: Duration = 0.0
+    loss: Fraction = 0.0
+    bandwidth: Bandwidth | None = None
+    outages: tuple[Window, ...] = ()
+    congestion: Congestion | None = None
+
+
+# --------------------------------------------------------------------------- mall
+
+
+class Zone(StrictModel):
+    name: str = Field(min_length=1)
+    stores: int = Field(ge=1)
+    terminals_per_store: int = Field(ge=1)
+    network: str
+    merchants: str = "default"
+    attraction: float = Field(default=1.0, gt=0, description="relative share of shoppers per terminal")
+
+
+class Mall(StrictModel):
+    name: str = "mall"
+    zones: tuple[Zone, ...] = Field(min_length=1)
+
+
+class MerchantProfile(StrictModel):
+    """How the merchants of a zone stand with the acquirer."""
+
+    qualified: Fraction = 1.0
+    huabei_enabled: Fraction = 1.0
+    dormant: Fraction = 0.0
+    personal_account: Fraction = 0.0
+    personal_single_limit: float = Field(default=500.0, gt=0)
+    personal_day_limit: float = Field(default=5000.0, gt=0)
+    rate_limit: Rate | None = Field(default=None, description="pay requests per second per merchant")
+
+
+# --------------------------------------------------------------------------- terminals
+
+_PREFIXES = re.compile(r"^\s*(\d\d)\s*(?:-\s*(\d\d))?\s*$")
+
+
+def _int_range(value: object) -> object:
+    """``"25-30"`` or ``28`` -> ``(25, 30)`` / ``(28, 28)``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return (value, value)
+    if isinstance(value, str):
+        match = re.match(r"^\s*(\d+)\s*(?:-|\.\.)\s*(\d+)\s*$", value) or re.match(r"^\s*(\d+)\s*$", value)
+        if match:
+            low = int(match.group(1))
+            high = int(match.group(match.lastindex or 1))
+            return (low, high)
+    return value
+
+
+IntRange = Annotated[tuple[int, int], BeforeValidator(_int_range)]
+
+
+class CodeFormat(StrictModel):
+    """A family of payment codes: digit prefixes and lengths (inclusive ranges)."""
+
+    prefixes: IntRange = (25, 30)
+    lengths: IntRange = (16, 24)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CodeFormat:
+        for name, (low, high) in (("prefixes", self.prefixes), ("lengths", self.lengths)):
+            if low > high:
+                raise ValueError(f"{name}: the range {low}-{high} is empty; write the smaller bound first")
+        return self
+
+
+class Firmware(StrictModel):
+    version: str
+    share: Fraction
+    accepts: tuple[CodeFormat, ...] = (CodeFormat(),)
+    bad_request: Fraction = Field(default=0.0, description="share of pay requests built wrong (bad store_id, ...)")
+    misread: Fraction = Field(default=0.0, description="share of scans that garble the code")
+    query_on_timeout: bool = Field(default=True, description="False: treats a timeout as failure (no query, no cancel)")
+
+
+class Terminals(StrictModel):
+    firmware: tuple[Firmware, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shares_sum_to_one(self) -> Terminals:
+        total = sum(f.share for f in self.firmware)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"firmware shares add up to {total:.1%}, not 100%")
+        return self
+
+
+# --------------------------------------------------------------------------- shoppers
+
+
+class ArrivalPoint(StrictModel):
+    at: Duration
+    rate: Rate
+
+
+class CodeMix(StrictModel):
+    format: CodeFormat
+    share: Fraction
+
+
+class Credit(StrictModel):
+    """Huabei standing of the shoppers who want to pay with it."""
+
+    not_opened: Fraction = 0.0
+    frozen: Fraction = 0.0
+    limit: AmountDist = AmountDistribution(fixed=5000.0)
+    used: Fraction = Field(default=0.0, description="mean share of the limit already used")
+    password_free_limit: float = Field(default=1000.0, ge=0, description="above this amount the buyer must confirm")
+    confirm_time: DurationDist = DurationDistribution(fixed=10.0)
+    confirm_fail: Fraction = Field(default=0.0, description="buyers who never confirm on the phone")
+    balance_fallback: Fraction = Field(default=0.6, description="buyers with balance/bank card behind Huabei")
+
+
+class OnFailure(StrictModel):
+    retry_new_code: Fraction = 0.5
+    other_method: Fraction = 0.4
+    leave: Fraction = 0.1
+    max_retries: int = Field(default=2, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _sum(self) -> OnFailure:
+        total = self.retry_new_code + self.other_method + self.leave
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"retry_new_code + other_method + leave add up to {total:.1%}, not 100%")
+        return self
+
+
+class Shoppers(StrictModel):
+    arrivals: tuple[ArrivalPoint, ...] = Field(min_length=1)
+    huabei_share: Fraction = 0.45
+    basket: AmountDist = AmountDistribution(fixed=100.0)
+    checkout_time: DurationDist = DurationDistribution(fixed=60.0)
+    other_method_time: DurationDist = DurationDistribution(fixed=20.0)
+    scan_time: DurationDist = Field(default=DurationDistribution(fixed=2.0), description="showing and scanning the code")
+    patience: DurationDist | None = None
+    codes: tuple[CodeMix, ...] = (CodeMix(format=CodeFormat(), share=1.0),)
+    credit: Credit = Credit()
+    on_failure: OnFailure = OnFailure()
+
+    @model_validator(mode="after")
+    def _arrivals_in_order(self) -> Shoppers:
+        times = [p.at for p in self.arrivals]
+        if times != sorted(times):
+            raise ValueError("arrival points must be in time order")
+        total = sum(c.share for c in self.codes)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"code shares add up to {total:.1%}, not 100%")
+        return self
+
+
+# --------------------------------------------------------------------------- gateway
+
+
+class Brownout(Window):
+    service_factor: float = Field(default=2.0, ge=1.0)
+    error_rate: Fraction = 0.0
+
+
+class RiskSurge(Window):
+    reject: Fraction
+
+
+class Risk(StrictModel):
+    reject: Fraction = 0.0
+    surges: tuple[RiskSurge, ...] = ()
+    promotion_registered: bool = Field(default=False, description="pre-registered promotions are spared the surges")
+
+
+class Gateway(StrictModel):
+    workers: int = Field(ge=1)
+    service_time: DurationDist
+    queue_timeout: Duration = Field(default=2.0, gt=0, description="a request queued longer gets 20000 SYSTEM_ERROR")
+    brownouts: tuple[Brownout, ...] = ()
+    risk: Risk = Risk()
+
+
+# --------------------------------------------------------------------------- POS protocol
+
+
+class QueryPolicy(StrictModel):
+    every: Duration = Field(default=5.0, gt=0)
+    times: int = Field(default=5, ge=0, le=100)
+
+
+class CancelPolicy(StrictModel):
+    every: Duration = Field(default=2.0, gt=0)
+    retries: int = Field(default=3, ge=0, le=20)
+
+
+class Pos(StrictModel):
+    connect_timeout: Duration = Field(default=3.0, gt=0)
+    read_timeout: Duration = Field(default=15.0, gt=0)
+    query: QueryPolicy = QueryPolicy()
+    cancel: CancelPolicy = CancelPolicy()
+    keepalive: bool = False
+    request_size: Size = 1200.0
+    response_size: Size = 1500.0
+
+
+# --------------------------------------------------------------------------- gates, live
+
+_GATE = re.compile(r"^\s*([a-z_][a-z0-9_.\[\]=-]*)\s*(>=|<=|==|<|>)\s*([^\s].*?)\s*$")
+
+
+def _gate(value: object) -> object:
+    if isinstance(value, str):
+        if not _GATE.match(value):
+            raise ValueError("expected a gate such as 'huabei_success_rate >= 97%' (metric, operator, value)")
+        return value
+    return value
+
+
+Gate = Annotated[str, BeforeValidator(_gate)]
+
+
+class Live(StrictModel):
+    window: tuple[Duration, Duration] = (3600.0, 3780.0)
+    terminals: int | Literal["all"] = "all"
+    time_compression: float = Field(default=1.0, ge=1.0)
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(StrictModel):
+    schema_version: Literal[1] = 1
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = Field(ge=0)
+    duration: Duration = Field(gt=0)
+    replications: int = Field(default=20, ge=1, le=10_000)
+    mall: Mall
+    merchants: dict[str, MerchantProfile] = {"default": MerchantProfile()}
+    networks: dict[str, Network]
+    terminals: Terminals
+    shoppers: Shoppers
+    gateway: Gateway
+    pos: Pos = Pos()
+    gates: tuple[Gate, ...] = ()
+    live: Live = Live()
+
+    @property
+    def terminal_count(self) -> int:
+        return sum(z.stores * z.terminals_per_store for z in self.mall.zones)
+
+    def cross_reference_problems(self) -> list[tuple[tuple[str | int, ...], object, str, str]]:
+        """(path, value, message, hint) for each reference that points nowhere."""
+        problems: list[tuple[tuple[str | int, ...], object, str, str]] = []
+        for index, zone in enumerate(self.mall.zones):
+            if zone.network not in self.networks:
+                known = ", ".join(sorted(self.networks)) or "none"
+                problems.append((("mall", "zones", index, "network"), zone.network,
+                                 "no such network", f"known networks: {known}"))
+            if zone.merchants not in self.merchants:
+                known = ", ".join(sorted(self.merchants)) or "none"
+                problems.append((("mall", "zones", index, "merchants"), zone.merchants,
+                                 "no such merchant profile", f"known profiles: {known}"))
+        names = [z.name for z in self.mall.zones]
+        for index, name in enumerate(names):
+            if names.index(name) != index:
+                problems.append((("mall", "zones", index, "name"), name, "zone names must be unique", ""))
+        if self.shoppers.arrivals[0].at > 0:
+            problems.append((("shoppers", "arrivals", 0, "at"), self.shoppers.arrivals[0].at,
+                             "the first arrival point must be at 0", "add {at: 0, rate: ...}"))
+        low, high = self.live.window
+        if not low < high <= self.duration:
+            problems.append((("live", "window"), list(self.live.window),
+                             "the live window must be [start, end] inside the promotion", ""))
+        return problems

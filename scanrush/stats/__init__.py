@@ -1,0 +1,1 @@
+"""Streaming statistics: mergeable histograms and confidence intervals."""

@@ -1,0 +1,1 @@
+"""SimPy model of the promotion. Pure: no sockets, no files, no Locust."""
