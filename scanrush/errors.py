@@ -55,7 +55,8 @@ class Problem:
             if self.column is not None:
                 where += f":{self.column}"
         shown = "" if self.value is _MISSING else f" = {self.value!r}"
-        text = f"{where}: {self.path or '(top level)'}{shown}: {self.message}"
+        subject = f"{self.path}{shown}: " if self.path else ""
+        text = f"{where}: {subject}{self.message}"
         if self.hint:
             text += f" ({self.hint})"
         return text

@@ -123,9 +123,9 @@ def format_duration(seconds: float) -> str:
     return "".join(parts)
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-Fraction = Annotated[float, BeforeValidator(parse_fraction)]
-Rate = Annotated[float, BeforeValidator(parse_rate)]
-Bandwidth = Annotated[float, BeforeValidator(parse_bandwidth)]
-Size = Annotated[float, BeforeValidator(parse_size)]
+Duration = Annotated[float, BeforeValidator(parse_duration, json_schema_input_type=float | str)]
+Fraction = Annotated[float, BeforeValidator(parse_fraction, json_schema_input_type=float | str)]
+Rate = Annotated[float, BeforeValidator(parse_rate, json_schema_input_type=float | str)]
+Bandwidth = Annotated[float, BeforeValidator(parse_bandwidth, json_schema_input_type=float | str)]
+Size = Annotated[float, BeforeValidator(parse_size, json_schema_input_type=float | str)]
 Money = Annotated[float, PlainSerializer(float)]

@@ -215,7 +215,7 @@ class Terminals(StrictModel):
     def _shares_sum_to_one(self) -> Terminals:
         total = sum(f.share for f in self.firmware)
         if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"firmware shares add up to {total:.1%}, not 100%")
+            raise ValueError(f"firmware: shares add up to {total:.1%}, not 100%")
         return self
 
 
@@ -275,10 +275,10 @@ class Shoppers(StrictModel):
     def _arrivals_in_order(self) -> Shoppers:
         times = [p.at for p in self.arrivals]
         if times != sorted(times):
-            raise ValueError("arrival points must be in time order")
+            raise ValueError("arrivals: points must be in time order")
         total = sum(c.share for c in self.codes)
         if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"code shares add up to {total:.1%}, not 100%")
+            raise ValueError(f"codes: shares add up to {total:.1%}, not 100%")
         return self
 
 
@@ -348,7 +348,8 @@ Gate = Annotated[str, BeforeValidator(_gate)]
 
 
 class Live(StrictModel):
-    window: tuple[Duration, Duration] = (3600.0, 3780.0)
+    window: tuple[Duration, Duration] | None = Field(
+        default=None, description="[start, end] of the promotion to run live; default: 3 minutes at the peak")
     terminals: int | Literal["all"] = "all"
     time_compression: float = Field(default=1.0, ge=1.0)
 
@@ -396,8 +397,7 @@ class Scenario(StrictModel):
         if self.shoppers.arrivals[0].at > 0:
             problems.append((("shoppers", "arrivals", 0, "at"), self.shoppers.arrivals[0].at,
                              "the first arrival point must be at 0", "add {at: 0, rate: ...}"))
-        low, high = self.live.window
-        if not low < high <= self.duration:
+        if self.live.window is not None and not self.live.window[0] < self.live.window[1] <= self.duration:
             problems.append((("live", "window"), list(self.live.window),
                              "the live window must be [start, end] inside the promotion", ""))
         return problems

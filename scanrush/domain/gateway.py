@@ -1,0 +1,171 @@
+"""The gateway's decision on a pay request: one pure function, shared by sim and live.
+
+``decide_pay`` knows nothing about time, sockets or queues: the caller tells it
+the gateway's load (busy, brownout) and hands it the uniform it uses for risk
+control, so the same inputs always give the same reply.  Idempotency and trade
+state live in :mod:`scanrush.domain.ledger`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from scanrush.domain.codes import shape_of
+from scanrush.domain.replies import FAILED, SUCCESS, UNKNOWN, WAITING, Reply
+from scanrush.domain.world import Merchant
+
+PCREDIT = "PCREDIT"
+BALANCE = "ALIPAYACCOUNT"
+MERCHANT_HUABEI_OFF = "merchant has not enabled Huabei receipts"
+
+
+@dataclass(frozen=True, slots=True)
+class PayRequest:
+    """What a terminal sends with ``alipay.trade.pay`` (scene=bar_code)."""
+
+    out_trade_no: str
+    auth_code: str
+    amount: float
+    merchant: int
+    terminal: int
+    store_id_valid: bool = True
+    subject: str = "promotion"
+
+
+class Buyer(Protocol):
+    """The platform's view of the buyer behind a payment code.
+
+    A simulated :class:`~scanrush.domain.shoppers.Shopper` is one, so the
+    simulator passes shoppers straight in; the live stub uses :class:`BuyerProfile`.
+    """
+
+    @property
+    def huabei_opened(self) -> bool: ...
+    @property
+    def frozen(self) -> bool: ...
+    @property
+    def available_credit(self) -> float: ...
+    @property
+    def has_fallback(self) -> bool: ...
+    @property
+    def confirm_time(self) -> float | None:
+        """Seconds the buyer takes to confirm on the phone; None: never confirms."""
+
+
+@dataclass(frozen=True, slots=True)
+class BuyerProfile:
+    huabei_opened: bool
+    frozen: bool
+    available_credit: float
+    has_fallback: bool
+    confirm_time: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """What the gateway's capacity says about this request."""
+
+    busy: bool = False
+    brownout_error: bool = False
+    rate_limited: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    reply: Reply
+    creates_trade: bool = False
+    confirm_in: float | None = None
+    """For 10003: seconds until the buyer confirms (None: never)."""
+    burns_code: bool = True
+
+
+IDLE = Load()
+
+
+def _fail(sub_code: str, sub_msg: str) -> Decision:
+    return Decision(Reply(FAILED, sub_code, sub_msg))
+
+
+def system_error(reason: str) -> Reply:
+    """20000 / aop.ACQ.SYSTEM_ERROR: the gateway did not process the request (any method)."""
+    return Reply(UNKNOWN, "aop.ACQ.SYSTEM_ERROR", reason)
+
+
+BUSY = system_error("system busy")
+
+
+def _system_error(reason: str) -> Decision:
+    return Decision(system_error(reason), burns_code=False)
+
+
+def _check_load(load: Load) -> Decision | None:
+    if load.busy:
+        return _system_error("system busy")
+    if load.brownout_error:
+        return _system_error("service degraded")
+    if load.rate_limited:
+        return _system_error("merchant request rate limited")
+    return None
+
+
+def _check_request(request: PayRequest) -> Decision | None:
+    if not request.store_id_valid:
+        return _fail("ACQ.INVALID_STORE_ID", "store id not valid")
+    shape = shape_of(request.auth_code)
+    if shape is None or not (25 <= shape[0] <= 30 and 16 <= shape[1] <= 24):
+        return _fail("ACQ.PAYMENT_AUTH_CODE_INVALID", "payment code invalid [SOUNDWAVE_PARSER_FAIL]")
+    if not 0.01 <= request.amount <= 100_000_000:
+        return _fail("ACQ.TOTAL_FEE_EXCEED", "amount out of range")
+    return None
+
+
+def _check_merchant(merchant: Merchant, amount: float, received_today: float) -> Decision | None:
+    if not merchant.qualified:
+        return _fail("ACQ.ACCESS_FORBIDDEN", "face-to-face payment not contracted or expired")
+    if merchant.dormant:
+        return _fail("ACQ.MERCHANT_STATUS_NOT_NORMAL", "merchant inactive; re-activate")
+    if merchant.personal and amount > merchant.single_limit:
+        return _fail("ACQ.BEYOND_PER_RECEIPT_SINGLE_RESTRICTION", "single receipt above the account's limit")
+    if merchant.personal and received_today + amount > merchant.day_limit:
+        return _fail("ACQ.BEYOND_PER_RECEIPT_DAY_RESTRICTION", "daily receipts above the account's limit")
+    return None
+
+
+def _channel(buyer: Buyer, merchant: Merchant, amount: float) -> Decision | str:
+    huabei_usable = buyer.huabei_opened and not buyer.frozen and buyer.available_credit >= amount
+    if huabei_usable and merchant.huabei_enabled:
+        return PCREDIT
+    if buyer.has_fallback:
+        return BALANCE  # Huabei is skipped silently: the buyer's next channel pays
+    if not merchant.huabei_enabled:
+        return _fail("ACQ.NO_PAYMENT_INSTRUMENTS_AVAILABLE", MERCHANT_HUABEI_OFF)
+    if buyer.frozen or not buyer.huabei_opened:
+        return _fail("ACQ.NO_PAYMENT_INSTRUMENTS_AVAILABLE", "no usable payment instrument")
+    return _fail("ACQ.BUYER_BALANCE_NOT_ENOUGH", "Huabei limit exhausted")
+
+
+def decide_pay(
+    request: PayRequest,
+    buyer: Buyer,
+    merchant: Merchant,
+    *,
+    received_today: float,
+    risk_reject: float,
+    u_risk: float,
+    password_free_limit: float,
+    load: Load = IDLE,
+) -> Decision:
+    """Alipay's answer to a bar-code pay request, checks in the platform's order."""
+    rejected = (_check_load(load) or _check_request(request)
+                or _check_merchant(merchant, request.amount, received_today))
+    if rejected is not None:
+        return rejected
+    if u_risk < risk_reject:
+        return _fail("ACQ.PAYMENT_REQUEST_HAS_RISK", "payment judged risky by platform risk control")
+    channel = _channel(buyer, merchant, request.amount)
+    if isinstance(channel, Decision):
+        return channel
+    if request.amount > password_free_limit:
+        return Decision(Reply(WAITING, fund_channel=channel), creates_trade=True, confirm_in=buyer.confirm_time)
+    return Decision(Reply(SUCCESS, fund_channel=channel), creates_trade=True, confirm_in=0.0)

@@ -1,0 +1,51 @@
+"""The rush profile and the risk schedule as pure functions of time.
+
+The simulator's arrival process and the live load shape both call these, so a
+profile is never written twice.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+
+from scanrush.scenario.schema import ArrivalPoint, Risk
+
+
+class RushProfile:
+    """Arrival rate (shoppers per second) at time t, linear between points, flat after the last."""
+
+    def __init__(self, points: Sequence[ArrivalPoint]) -> None:
+        self._times = [p.at for p in points]
+        self._rates = [p.rate for p in points]
+
+    def rate_at(self, t: float) -> float:
+        index = bisect.bisect_right(self._times, t) - 1
+        if index < 0:
+            return self._rates[0]
+        if index >= len(self._times) - 1:
+            return self._rates[-1]
+        t0, t1 = self._times[index], self._times[index + 1]
+        r0, r1 = self._rates[index], self._rates[index + 1]
+        return r0 + (r1 - r0) * (t - t0) / (t1 - t0) if t1 > t0 else r1
+
+    def peak(self) -> float:
+        return max(self._rates)
+
+    def expected_arrivals(self, start: float, end: float) -> float:
+        """∫ rate over [start, end): the mean of the Poisson arrival count."""
+        knots = sorted({start, end, *(t for t in self._times if start < t < end)})
+        total = 0.0
+        for a, b in zip(knots, knots[1:], strict=False):
+            total += (self.rate_at(a) + self.rate_at(b)) / 2.0 * (b - a)  # exact: linear pieces
+        return total
+
+
+def risk_reject_at(risk: Risk, t: float) -> float:
+    """The platform's rejection probability for a pay request at time t."""
+    rate = risk.reject
+    if not risk.promotion_registered:
+        for surge in risk.surges:
+            if surge.contains(t):
+                rate = max(rate, surge.reject)
+    return rate

@@ -1,0 +1,116 @@
+"""Streaming statistics of one replication: counters, histograms, per-minute series.
+
+Nothing here grows with the number of shoppers: every record folds into fixed
+counters, bounded histograms and arrays with one cell per minute.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from scanrush.domain.outcomes import CAUSES, HUABEI_FAILURES, Cause, Outcome
+from scanrush.results import ReplicationStats
+from scanrush.stats.histogram import Histogram
+
+HUABEI_FEE = 0.006
+"""Face-to-face standard merchant rate (alipay.md §4); Huabei receipts fall under it."""
+_PAID = (Outcome.PAID_HUABEI, Outcome.PAID_OTHER, Outcome.PAID_OTHER_AFTER_FAILURE, Outcome.UNRESOLVED)
+_LOST = (Outcome.LEFT_UNPAID, Outcome.ABANDONED_QUEUE)
+
+
+class Collector:
+    def __init__(self, duration: float, index: int, seed_key: list[int]) -> None:
+        self.index = index
+        self.seed_key = seed_key
+        self.minutes = max(1, math.ceil(duration / 60.0))
+        self.outcomes = dict.fromkeys(Outcome, 0)
+        self.by_cause = {cause: dict.fromkeys(HUABEI_FAILURES, 0) for cause in Cause}
+        self.attempts: dict[str, int] = {}
+        self.checkout_time = Histogram()
+        self.queue_wait = Histogram()
+        self.payment_latency = Histogram()
+        self.shoppers = 0
+        self.waited = 0
+        self.retries = 0
+        self.revenue = 0.0
+        self.revenue_lost = 0.0
+        self.huabei_revenue = 0.0
+        names = ["arrivals", "paid_huabei", "huabei_failed", "abandoned", "queue_length", "gateway_busy",
+                 "huabei_checkouts", *(f"failures_{c.value}" for c in CAUSES)]
+        self.series = {name: [0.0] * self.minutes for name in names}
+        self._arrivals = self.series["arrivals"]
+        self.record_latency: Callable[[float], None] = self.payment_latency.record
+
+    def _minute(self, t: float) -> int:
+        return min(int(t // 60.0), self.minutes - 1)
+
+    def arrival(self, t: float) -> None:
+        self.shoppers += 1
+        self._arrivals[min(int(t // 60.0), self.minutes - 1)] += 1
+
+    def started(self, wait: float) -> None:
+        if wait > 0:
+            self.waited += 1
+        self.queue_wait.record(wait)
+
+    def attempt(self, key: str) -> None:
+        self.attempts[key] = self.attempts.get(key, 0) + 1
+
+    def finish(self, outcome: Outcome, cause: Cause | None, basket: float, arrived: float, now: float) -> None:
+        self.outcomes[outcome] += 1
+        minute = self._minute(now)
+        if outcome in _PAID:
+            self.revenue += basket
+        elif outcome in _LOST:
+            self.revenue_lost += basket
+        if outcome is Outcome.ABANDONED_QUEUE:
+            self.series["abandoned"][minute] += 1
+            return
+        self.checkout_time.record(now - arrived)
+        if outcome is Outcome.PAID_OTHER:
+            return
+        self.series["huabei_checkouts"][minute] += 1
+        if outcome is Outcome.PAID_HUABEI:
+            self.huabei_revenue += basket
+            self.series["paid_huabei"][minute] += 1
+            return
+        failed_cause = cause or Cause.NETWORK
+        self.by_cause[failed_cause][outcome] += 1
+        self.series["huabei_failed"][minute] += 1
+        self.series[f"failures_{failed_cause.value}"][minute] += 1
+
+    def gateway_busy(self, start: float, service: float) -> None:
+        """Spread a request's service time over the minutes it spans."""
+        series = self.series["gateway_busy"]
+        end = start + service
+        while start < end:
+            minute = self._minute(start)
+            boundary = (minute + 1) * 60.0 if minute < self.minutes - 1 else end
+            step = min(end, boundary) - start
+            series[minute] += step
+            start += step
+
+    def to_stats(self, *, ledger: dict[str, int], gateway: dict[str, float]) -> ReplicationStats:
+        failures = {cause.value: sum(per.values()) for cause, per in self.by_cause.items()}
+        return ReplicationStats(
+            index=self.index,
+            seed=self.seed_key,
+            shoppers=self.shoppers,
+            outcomes={o.value: n for o, n in self.outcomes.items()},
+            failures_by_cause=failures,
+            outcome_by_cause={c.value: {o.value: n for o, n in per.items()} for c, per in self.by_cause.items()},
+            attempt_results=dict(sorted(self.attempts.items())),
+            retries=self.retries,
+            waited=self.waited,
+            revenue=round(self.revenue, 2),
+            revenue_lost=round(self.revenue_lost, 2),
+            fees=round(self.huabei_revenue * HUABEI_FEE, 2),
+            checkout_time=self.checkout_time,
+            queue_wait=self.queue_wait,
+            payment_latency=self.payment_latency,
+            series=self.series,
+            ledger=ledger,
+            gateway=gateway,
+            mechanism="simulated",
+        )

@@ -1,0 +1,320 @@
+"""The promotion as a SimPy model: shoppers arrive, queue, scan, pay over their zone's link.
+
+Events per shopper are kept few (simulation.md §2.3): terminals are long-lived
+processes pulling shoppers from their own queue, abandonment is lazy (a shopper
+whose patience ran out is skipped when reached), gateway queueing is computed
+on arrival, and each request's network legs are one draw each.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from scanrush.domain.checkout import Choice, after_failure, fallback_cause, is_huabei
+from scanrush.domain.codes import accepts, garble
+from scanrush.domain.gateway import PayRequest
+from scanrush.domain.outcomes import Cause, Outcome
+from scanrush.domain.profile import RushProfile
+from scanrush.domain.replies import Reply
+from scanrush.domain.shoppers import Shopper, ShopperFactory, duration_sampler
+from scanrush.domain.terminal import Finish, Op, Send, Status, TerminalProtocol
+from scanrush.domain.world import Terminal, World, store_cumulative_weights
+from scanrush.network.link import ZoneLink
+from scanrush.network.tcp import request_leg, response_leg
+from scanrush.results import ReplicationStats
+from scanrush.rng import replication_sequence, uniform_source
+from scanrush.scenario.schema import Scenario
+from sim.collect import Collector
+from sim.gateway import SimGateway
+
+Process = Generator[simpy.Event, Any, Any]
+TraceSink = Callable[[dict[str, object]], None]
+DRAIN_LIMIT = 4 * 3600.0
+"""Seconds after closing that shoppers still inside may take to finish."""
+
+
+class _Timeout:
+    """Marker for 'no reply before the terminal's timeout'."""
+
+    __slots__ = ("connected",)
+
+    def __init__(self, connected: bool) -> None:
+        self.connected = connected
+
+
+class Promotion:
+    """One replication of the scenario."""
+
+    def __init__(self, scenario: Scenario, world: World, index: int, *, trace: TraceSink | None = None) -> None:
+        self.scenario = scenario
+        self.world = world
+        self.index = index
+        self.trace = trace
+        self.env = simpy.Environment()
+        sequence = replication_sequence(scenario.seed, index)
+        shoppers_seq, arrivals_seq, network_seq, gateway_seq, retry_seq = sequence.spawn(5)
+        self._arrival_rng = np.random.default_rng(arrivals_seq)
+        self._net_u = uniform_source(np.random.default_rng(network_seq))
+        self._retry_u = uniform_source(np.random.default_rng(retry_seq))
+        gateway_rng = np.random.default_rng(gateway_seq)
+        service_time = duration_sampler(scenario.gateway.service_time, gateway_rng.spawn(1)[0])
+        self.collector = Collector(scenario.duration, index, [scenario.seed, index])
+        self.gateway = SimGateway(scenario, world, uniform_source(gateway_rng), service_time)
+        self.gateway.on_busy = self.collector.gateway_busy
+        self.links = [ZoneLink(scenario.networks[zone.network], scenario.pos) for zone in scenario.mall.zones]
+        self.active = [0] * len(scenario.mall.zones)
+        self._shoppers: Iterator[Shopper] = iter(
+            ShopperFactory(scenario, shoppers_seq, store_cumulative_weights(world)))
+        self.terminals = [SimTerminal(self, terminal) for terminal in world.terminals]
+        self._store_terminals = [[self.terminals[i] for i in ids] for ids in world.store_terminals]
+        self.in_system = 0
+
+    # ------------------------------------------------------------------ arrivals
+
+    def _arrival_times(self) -> Iterator[float]:
+        """Non-homogeneous Poisson arrivals by thinning (Lewis & Shedler)."""
+        profile = RushProfile(self.scenario.shoppers.arrivals)
+        peak = profile.peak()
+        if peak <= 0:
+            return
+        horizon = self.scenario.duration
+        t = 0.0
+        while True:
+            gaps = self._arrival_rng.exponential(1.0 / peak, 4096).tolist()
+            keeps = self._arrival_rng.random(4096).tolist()
+            for gap, keep in zip(gaps, keeps, strict=True):
+                t += gap
+                if t >= horizon:
+                    return
+                if keep * peak < profile.rate_at(t):
+                    yield t
+
+    def _arrivals(self) -> Process:
+        env = self.env
+        for t in self._arrival_times():
+            yield env.timeout(t - env.now)
+            self._arrive(next(self._shoppers))
+
+    def _arrive(self, shopper: Shopper) -> None:
+        now = self.env.now
+        self.collector.arrival(now)
+        self.in_system += 1
+        lanes = self._store_terminals[shopper.store]
+        lane = lanes[0] if len(lanes) == 1 else min(lanes, key=SimTerminal.load)
+        lane.join(shopper, now)
+
+    def _sample_queues(self) -> Process:
+        series = self.collector.series["queue_length"]
+        for minute in range(self.collector.minutes):
+            yield self.env.timeout(minute * 60.0 + 30.0 - self.env.now)
+            series[minute] = float(sum(len(t.queue) for t in self.terminals))
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> ReplicationStats:
+        env = self.env
+        env.process(self._arrivals())
+        env.process(self._sample_queues())
+        for terminal in self.terminals:
+            env.process(terminal.serve())
+        env.run(until=self.scenario.duration + DRAIN_LIMIT)
+        horizon = max(env.now, self.scenario.duration)
+        return self.collector.to_stats(
+            ledger=self.gateway.ledger.audit.as_dict(),
+            gateway={
+                "requests": float(self.gateway.requests),
+                "rejected_busy": float(self.gateway.rejected_busy),
+                "busy_seconds": self.gateway.busy_seconds,
+                "utilisation": self.gateway.utilisation(self.scenario.duration),
+                "horizon": horizon,
+            },
+        )
+
+
+class SimTerminal:
+    """A POS lane: a long-lived process serving its own FIFO queue."""
+
+    __slots__ = ("busy", "firmware", "info", "link", "merchant", "promo", "queue", "wakeup", "zone")
+
+    def __init__(self, promo: Promotion, info: Terminal) -> None:
+        self.promo = promo
+        self.info = info
+        self.zone = info.zone
+        self.link = promo.links[info.zone]
+        self.merchant = promo.world.merchants[info.merchant]
+        self.firmware = info.firmware
+        self.queue: deque[tuple[Shopper, float]] = deque()
+        self.wakeup: simpy.Event | None = None
+        self.busy = False
+
+    def load(self) -> int:
+        return len(self.queue) + self.busy
+
+    def join(self, shopper: Shopper, now: float) -> None:
+        self.queue.append((shopper, now))
+        if self.wakeup is not None:
+            wakeup, self.wakeup = self.wakeup, None
+            wakeup.succeed()
+
+    def serve(self) -> Process:
+        env = self.promo.env
+        collector = self.promo.collector
+        while True:
+            if not self.queue:
+                self.wakeup = env.event()
+                yield self.wakeup
+            shopper, arrived = self.queue.popleft()
+            now = env.now
+            if now - arrived > shopper.patience:
+                self._done(shopper, Outcome.ABANDONED_QUEUE, None, arrived, arrived + shopper.patience)
+                continue
+            self.busy = True
+            collector.started(now - arrived)
+            yield from self._checkout(shopper, arrived)
+            self.busy = False
+
+    def _done(self, shopper: Shopper, outcome: Outcome, cause: Cause | None, arrived: float, now: float) -> None:
+        promo = self.promo
+        promo.in_system -= 1
+        promo.collector.finish(outcome, cause, shopper.basket, arrived, now)
+        if promo.trace is not None:
+            promo.trace({"shopper": shopper.serial, "terminal": self.info.id, "zone": self.zone,
+                         "arrived": round(arrived, 3), "done": round(now, 3), "outcome": outcome.value,
+                         "cause": cause.value if cause else None, "huabei": shopper.wants_huabei,
+                         "basket": shopper.basket, "firmware": self.firmware.version})
+
+    # ------------------------------------------------------------------ checkout
+
+    def _checkout(self, shopper: Shopper, arrived: float) -> Process:
+        env = self.promo.env
+        if not shopper.wants_huabei:
+            yield env.timeout(shopper.checkout_time + shopper.other_time)
+            self._done(shopper, Outcome.PAID_OTHER, None, arrived, env.now)
+            return
+        yield env.timeout(shopper.checkout_time + shopper.scan_time)
+        attempt = 0
+        first_cause: Cause | None = None
+        trades: list[str] = []
+        while True:
+            finish = yield from self._attempt(shopper, attempt, trades)
+            if finish.status is Status.PAID:
+                outcome, cause = self._paid(finish, first_cause)
+                self._settle(trades, finish, paid_otherwise=False)
+                self._done(shopper, outcome, cause, arrived, env.now)
+                return
+            first_cause = first_cause or finish.cause
+            if finish.status is Status.UNRESOLVED:
+                yield env.timeout(shopper.other_time)  # the cashier asks for another way to pay
+                self._settle(trades, finish, paid_otherwise=True)
+                self._done(shopper, Outcome.UNRESOLVED, first_cause, arrived, env.now)
+                return
+            u = shopper.u_after_failure if attempt == 0 else self.promo._retry_u()
+            choice = after_failure(self.promo.scenario.shoppers.on_failure, u, attempt)
+            if choice is Choice.RETRY_NEW_CODE:
+                attempt += 1
+                self.promo.collector.retries += 1
+                yield env.timeout(shopper.scan_time)
+                continue
+            paid_otherwise = choice is Choice.OTHER_METHOD
+            if paid_otherwise:
+                yield env.timeout(shopper.other_time)
+            self._settle(trades, finish, paid_otherwise=paid_otherwise)
+            outcome = Outcome.PAID_OTHER_AFTER_FAILURE if paid_otherwise else Outcome.LEFT_UNPAID
+            self._done(shopper, outcome, first_cause, arrived, env.now)
+            return
+
+    def _paid(self, finish: Finish, first_cause: Cause | None) -> tuple[Outcome, Cause | None]:
+        if is_huabei(finish.fund_channel):
+            return Outcome.PAID_HUABEI, None
+        return Outcome.PAID_OTHER_AFTER_FAILURE, first_cause or fallback_cause(self.merchant)
+
+    def _settle(self, trades: list[str], finish: Finish, *, paid_otherwise: bool) -> None:
+        acknowledged = trades[-1] if finish.status is Status.PAID and trades else None
+        self.promo.gateway.ledger.settle(trades, acknowledged, paid_otherwise, self.promo.env.now, forget=True)
+
+    def _attempt(self, shopper: Shopper, attempt: int, trades: list[str]) -> Generator[simpy.Event, Any, Finish]:
+        """One Huabei attempt: firmware parses the code, then the protocol runs."""
+        collector = self.promo.collector
+        firmware = self.firmware
+        if not accepts(firmware.accepts, shopper.code_prefix, shopper.code_length):
+            collector.attempt("firmware_reject")
+            yield self.promo.env.timeout(shopper.scan_time)  # the cashier rescans before giving up
+            return Finish(Status.FAILED, Cause.FIRMWARE, None, "code format not supported by firmware")
+        misread = (shopper.u_misread if attempt == 0 else self.promo._retry_u()) < firmware.misread
+        bad = (shopper.u_bad_request if attempt == 0 else self.promo._retry_u()) < firmware.bad_request
+        code = shopper.code(attempt)
+        out_trade_no = f"T{self.info.id}S{shopper.serial}A{attempt}R{self.promo.index}"
+        request = PayRequest(out_trade_no, garble(code) if misread else code, shopper.basket,
+                             self.merchant.id, self.info.id, store_id_valid=not bad)
+        trades.append(out_trade_no)
+        protocol = TerminalProtocol(self.promo.scenario.pos, out_trade_no,
+                                    query_on_timeout=firmware.query_on_timeout)
+        u_risk = shopper.u_risk if attempt == 0 else self.promo._retry_u()
+        action = protocol.start()
+        env = self.promo.env
+        while True:
+            if type(action) is Send:
+                sent = env.now
+                result = yield from self._exchange(action, request, shopper, u_risk)
+                if action.op is Op.PAY:
+                    collector.record_latency(env.now - sent)
+                if type(result) is Reply:
+                    collector.attempt(f"{action.op.name.lower()}:{result.key}")
+                    action = protocol.on_reply(result)
+                else:
+                    collector.attempt(f"{action.op.name.lower()}:{'timeout' if result.connected else 'connect_failed'}")
+                    action = protocol.on_timeout(connected=result.connected)
+            elif type(action) is Finish:
+                return action
+            else:
+                yield env.timeout(action.seconds)
+                action = protocol.on_wake()
+
+    def _exchange(self, send: Send, request: PayRequest, shopper: Shopper,
+                  u_risk: float) -> Generator[simpy.Event, Any, Reply | _Timeout]:
+        """One request over the zone's link to the gateway and back (two legs, two events)."""
+        promo = self.promo
+        env = promo.env
+        link = self.link
+        uniform = promo._net_u
+        pos = promo.scenario.pos
+        zone = self.zone
+        start = env.now
+        active = promo.active[zone]
+        promo.active[zone] = active + 1
+        try:
+            rtt = link.draw_rtt(uniform, active)
+            loss_at = link.loss_at(link.conditions(active)[1])
+            leg = request_leg(start, rtt, loss_at, uniform, connect_timeout=pos.connect_timeout,
+                              keepalive=pos.keepalive, extra_delay=link.request_delay(active))
+            if not leg.connected:
+                yield env.timeout(pos.connect_timeout)
+                return _Timeout(False)
+            deadline = leg.sent_at + send.read_timeout
+            if leg.arrives_at >= deadline:
+                if math.isfinite(leg.arrives_at):
+                    self._late_request(send, request, shopper, u_risk, leg.arrives_at)
+                yield env.timeout(deadline - start)
+                return _Timeout(True)
+            yield env.timeout(leg.arrives_at - start)
+            reply, leaves_at = promo.gateway.handle(send.op, request, shopper, u_risk, env.now)
+            back = response_leg(leaves_at, rtt, loss_at, uniform, extra_delay=link.response_delay(active))
+            if back > deadline:
+                yield env.timeout(deadline - env.now)
+                return _Timeout(True)
+            yield env.timeout(back - env.now)
+            return reply
+        finally:
+            promo.active[zone] -= 1
+
+    def _late_request(self, send: Send, request: PayRequest, shopper: Shopper, u_risk: float, at: float) -> None:
+        """A request the terminal gave up on still reaches the gateway, which acts on it."""
+        promo = self.promo
+        event = promo.env.timeout(at - promo.env.now)
+        event.callbacks.append(lambda _: promo.gateway.handle(send.op, request, shopper, u_risk, promo.env.now))
