@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
@@ -15,6 +16,12 @@ from scanrush.summary import is_plain, make_console, render_summary, verdict
 # Per replication: 100 shoppers, 50 Huabei checkouts: 45 paid, failures by cause as below.
 FAILURES = [(Outcome.PAID_OTHER_AFTER_FAILURE, Cause.NETWORK)] * 3 + [
     (Outcome.LEFT_UNPAID, Cause.CAPACITY), (Outcome.UNRESOLVED, Cause.NETWORK)]
+
+
+@pytest.fixture(autouse=True)
+def _wide_plain_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain consoles honour COLUMNS (pytest-xdist workers set it to 80); pin the default width."""
+    monkeypatch.delenv("COLUMNS", raising=False)
 
 
 def replication(index: int, *, fixed_network: int = 0) -> ReplicationStats:
@@ -79,7 +86,7 @@ def test_one_replication_says_there_is_no_ci() -> None:
 def test_partial_runs_are_flagged() -> None:
     run = result()
     run.partial = run.interrupted = True
-    run.metadata = Metadata(**{**run.metadata.__dict__, "replications": 20})
+    run.metadata = dataclasses.replace(run.metadata, replications=20)
     text = render(run)
     assert "4 of 20" in text
     assert "PARTIAL, INTERRUPTED" in text
