@@ -72,8 +72,19 @@ class Promotion:
         self._shoppers: Iterator[Shopper] = iter(
             ShopperFactory(scenario, shoppers_seq, store_cumulative_weights(world)))
         self.terminals = [SimTerminal(self, terminal) for terminal in world.terminals]
-        self._store_terminals = [[self.terminals[i] for i in ids] for ids in world.store_terminals]
+        self._store_lanes = [self._lanes(ids) for ids in world.store_terminals]
         self.in_system = 0
+
+    def _lanes(self, terminal_ids: tuple[int, ...]) -> list[Lane]:
+        """The store's lines: one shared snake line, or one line per till."""
+        tills = [self.terminals[i] for i in terminal_ids]
+        zone = self.scenario.mall.zones[tills[0].zone]
+        if zone.queue == "shared":
+            shared = Lane(len(tills))
+            for till in tills:
+                till.lane = shared
+            return [shared]
+        return [till.lane for till in tills]
 
     # ------------------------------------------------------------------ arrivals
 
@@ -105,15 +116,15 @@ class Promotion:
         now = self.env.now
         self.collector.arrival(now)
         self.in_system += 1
-        lanes = self._store_terminals[shopper.store]
-        lane = lanes[0] if len(lanes) == 1 else min(lanes, key=SimTerminal.load)
+        lanes = self._store_lanes[shopper.store]
+        lane = lanes[0] if len(lanes) == 1 else min(lanes, key=Lane.load)
         lane.join(shopper, now)
 
     def _sample_queues(self) -> Process:
         series = self.collector.series["queue_length"]
         for minute in range(self.collector.minutes):
             yield self.env.timeout(minute * 60.0 + 30.0 - self.env.now)
-            series[minute] = float(sum(len(t.queue) for t in self.terminals))
+            series[minute] = float(sum(len(lane.queue) for lanes in self._store_lanes for lane in lanes))
 
     # ------------------------------------------------------------------ run
 
@@ -137,10 +148,31 @@ class Promotion:
         )
 
 
-class SimTerminal:
-    """A POS lane: a long-lived process serving its own FIFO queue."""
+class Lane:
+    """A FIFO line of shoppers served by one or more tills (idle tills wait to be woken)."""
 
-    __slots__ = ("busy", "firmware", "info", "link", "merchant", "promo", "queue", "wakeup", "zone")
+    __slots__ = ("busy", "idle", "queue", "servers")
+
+    def __init__(self, servers: int) -> None:
+        self.servers = servers
+        self.queue: deque[tuple[Shopper, float]] = deque()
+        self.idle: list[simpy.Event] = []
+        self.busy = 0
+
+    def load(self) -> float:
+        """What a shopper choosing a line sees: people in line and at the tills, per till."""
+        return (len(self.queue) + self.busy) / self.servers
+
+    def join(self, shopper: Shopper, now: float) -> None:
+        self.queue.append((shopper, now))
+        if self.idle:
+            self.idle.pop().succeed()
+
+
+class SimTerminal:
+    """A POS till: a long-lived process serving its line."""
+
+    __slots__ = ("firmware", "info", "lane", "link", "merchant", "promo", "zone")
 
     def __init__(self, promo: Promotion, info: Terminal) -> None:
         self.promo = promo
@@ -149,35 +181,27 @@ class SimTerminal:
         self.link = promo.links[info.zone]
         self.merchant = promo.world.merchants[info.merchant]
         self.firmware = info.firmware
-        self.queue: deque[tuple[Shopper, float]] = deque()
-        self.wakeup: simpy.Event | None = None
-        self.busy = False
-
-    def load(self) -> int:
-        return len(self.queue) + self.busy
-
-    def join(self, shopper: Shopper, now: float) -> None:
-        self.queue.append((shopper, now))
-        if self.wakeup is not None:
-            wakeup, self.wakeup = self.wakeup, None
-            wakeup.succeed()
+        self.lane = Lane(1)
 
     def serve(self) -> Process:
         env = self.promo.env
         collector = self.promo.collector
+        lane = self.lane
+        queue = lane.queue
         while True:
-            if not self.queue:
-                self.wakeup = env.event()
-                yield self.wakeup
-            shopper, arrived = self.queue.popleft()
+            while not queue:
+                wakeup = env.event()
+                lane.idle.append(wakeup)
+                yield wakeup
+            shopper, arrived = queue.popleft()
             now = env.now
-            if now - arrived > shopper.patience:
+            if now - arrived > shopper.patience:  # lazy abandonment: gone when their patience ran out
                 self._done(shopper, Outcome.ABANDONED_QUEUE, None, arrived, arrived + shopper.patience)
                 continue
-            self.busy = True
+            lane.busy += 1
             collector.started(now - arrived)
             yield from self._checkout(shopper, arrived)
-            self.busy = False
+            lane.busy -= 1
 
     def _done(self, shopper: Shopper, outcome: Outcome, cause: Cause | None, arrived: float, now: float) -> None:
         promo = self.promo

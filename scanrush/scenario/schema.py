@@ -142,6 +142,9 @@ class Zone(StrictModel):
     terminals_per_store: int = Field(ge=1)
     network: str
     merchants: str = "default"
+    queue: Literal["per_terminal", "shared"] = Field(
+        default="per_terminal",
+        description="per_terminal: a line at each till, shoppers join the shortest; shared: one snake line per store")
     attraction: float = Field(default=1.0, gt=0, description="relative share of shoppers per terminal")
 
 
