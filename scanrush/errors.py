@@ -30,7 +30,7 @@ class InfrastructureError(ScanrushError):
     exit_code = 3
 
 
-class InterruptedRun(ScanrushError):
+class InterruptedRun(ScanrushError):  # noqa: N818 - it is not an error, the user asked to stop
     """The run was interrupted; whatever was measured has been written."""
 
     exit_code = 130

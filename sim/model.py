@@ -283,18 +283,18 @@ class SimTerminal:
         action = protocol.start()
         env = self.promo.env
         while True:
-            if type(action) is Send:
+            if isinstance(action, Send):
                 sent = env.now
                 result = yield from self._exchange(action, request, shopper, u_risk)
                 if action.op is Op.PAY:
                     collector.record_latency(env.now - sent)
-                if type(result) is Reply:
+                if isinstance(result, Reply):
                     collector.attempt(f"{action.op.name.lower()}:{result.key}")
                     action = protocol.on_reply(result)
                 else:
                     collector.attempt(f"{action.op.name.lower()}:{'timeout' if result.connected else 'connect_failed'}")
                     action = protocol.on_timeout(connected=result.connected)
-            elif type(action) is Finish:
+            elif isinstance(action, Finish):
                 return action
             else:
                 yield env.timeout(action.seconds)
@@ -341,4 +341,8 @@ class SimTerminal:
         """A request the terminal gave up on still reaches the gateway, which acts on it."""
         promo = self.promo
         event = promo.env.timeout(at - promo.env.now)
-        event.callbacks.append(lambda _: promo.gateway.handle(send.op, request, shopper, u_risk, promo.env.now))
+
+        def act(_: simpy.Event) -> None:
+            promo.gateway.handle(send.op, request, shopper, u_risk, promo.env.now)
+
+        event.callbacks.append(act)

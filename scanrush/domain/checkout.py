@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from scanrush.domain.gateway import PCREDIT
 from scanrush.domain.outcomes import Cause
@@ -10,7 +10,7 @@ from scanrush.domain.world import Merchant
 from scanrush.scenario.schema import OnFailure
 
 
-class Choice(str, Enum):
+class Choice(StrEnum):
     RETRY_NEW_CODE = "retry_new_code"
     OTHER_METHOD = "other_method"
     LEAVE = "leave"

@@ -7,10 +7,10 @@ cause.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Cause(str, Enum):
+class Cause(StrEnum):
     """Why a Huabei scan payment failed (DESIGN.md, 'Where a Huabei scan payment fails')."""
 
     FIRMWARE = "firmware"
@@ -21,7 +21,7 @@ class Cause(str, Enum):
     CAPACITY = "capacity"
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """How a shopper's visit ended."""
 
     PAID_HUABEI = "paid_huabei"

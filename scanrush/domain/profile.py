@@ -7,6 +7,7 @@ profile is never written twice.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Sequence
 
 from scanrush.scenario.schema import ArrivalPoint, Risk
@@ -36,7 +37,7 @@ class RushProfile:
         """∫ rate over [start, end): the mean of the Poisson arrival count."""
         knots = sorted({start, end, *(t for t in self._times if start < t < end)})
         total = 0.0
-        for a, b in zip(knots, knots[1:], strict=False):
+        for a, b in itertools.pairwise(knots):
             total += (self.rate_at(a) + self.rate_at(b)) / 2.0 * (b - a)  # exact: linear pieces
         return total
 

@@ -30,9 +30,25 @@ class Shopper:
     """One shopper's attributes; ``__slots__`` because a replication makes ~200,000."""
 
     __slots__ = (
-        "available_credit", "basket", "checkout_time", "code_length", "code_prefix", "confirm_time",
-        "frozen", "has_fallback", "huabei_opened", "patience", "serial", "store", "other_time",
-        "scan_time", "u_after_failure", "u_bad_request", "u_misread", "u_risk", "wants_huabei",
+        "available_credit",
+        "basket",
+        "checkout_time",
+        "code_length",
+        "code_prefix",
+        "confirm_time",
+        "frozen",
+        "has_fallback",
+        "huabei_opened",
+        "other_time",
+        "patience",
+        "scan_time",
+        "serial",
+        "store",
+        "u_after_failure",
+        "u_bad_request",
+        "u_misread",
+        "u_risk",
+        "wants_huabei",
     )
 
     serial: int
@@ -101,10 +117,10 @@ def _inverse(
     if fixed is not None:
         return np.full_like(u, fixed)
     if exponential_mean is not None:
-        return -exponential_mean * np.log1p(-u)
+        return np.asarray(-exponential_mean * np.log1p(-u), dtype=float)
     if lognormal is not None:
         median, sigma = lognormal
-        return median * np.exp(sigma * ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
+        return np.asarray(median * np.exp(sigma * ndtri(np.clip(u, 1e-12, 1 - 1e-12))), dtype=float)
     assert uniform is not None  # guaranteed by the schema's exactly-one rule
     low, high = uniform
     return low + u * (high - low)

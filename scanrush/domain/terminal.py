@@ -16,7 +16,7 @@ over real HTTP: neither re-implements it.  The flow is Alipay's F2F demo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from scanrush.domain.outcomes import Cause
 from scanrush.domain.replies import (
@@ -32,13 +32,13 @@ from scanrush.domain.replies import (
 from scanrush.scenario.schema import Pos
 
 
-class Op(str, Enum):
+class Op(StrEnum):
     PAY = "alipay.trade.pay"
     QUERY = "alipay.trade.query"
     CANCEL = "alipay.trade.cancel"
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     PAID = "paid"
     FAILED = "failed"
     UNRESOLVED = "unresolved"

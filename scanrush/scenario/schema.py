@@ -46,20 +46,6 @@ class _Distribution(StrictModel):
             raise ValueError("give exactly one of fixed, exponential, lognormal, uniform")
         return self
 
-    def mean(self) -> float:
-        fixed = getattr(self, "fixed")
-        if fixed is not None:
-            return float(fixed)
-        exponential = getattr(self, "exponential")
-        if exponential is not None:
-            return float(exponential.mean)
-        lognormal = getattr(self, "lognormal")
-        if lognormal is not None:
-            return float(lognormal.median * math.exp(lognormal.sigma**2 / 2))
-        low, high = getattr(self, "uniform")
-        return (low + high) / 2.0
-
-
 class LogNormalDuration(StrictModel):
     median: Duration
     sigma: float = Field(ge=0, le=5)
@@ -74,6 +60,10 @@ class DurationDistribution(_Distribution):
     exponential: ExponentialDuration | None = None
     lognormal: LogNormalDuration | None = None
     uniform: Annotated[tuple[Duration, Duration], BeforeValidator(_pair)] | None = None
+
+    def mean(self) -> float:
+        return _mean(self.fixed, self.exponential.mean if self.exponential else None,
+                     (self.lognormal.median, self.lognormal.sigma) if self.lognormal else None, self.uniform)
 
 
 class LogNormalAmount(StrictModel):
@@ -90,6 +80,23 @@ class AmountDistribution(_Distribution):
     exponential: ExponentialAmount | None = None
     lognormal: LogNormalAmount | None = None
     uniform: Annotated[tuple[float, float], BeforeValidator(_pair)] | None = None
+
+    def mean(self) -> float:
+        return _mean(self.fixed, self.exponential.mean if self.exponential else None,
+                     (self.lognormal.median, self.lognormal.sigma) if self.lognormal else None, self.uniform)
+
+
+def _mean(fixed: float | None, exponential_mean: float | None, lognormal: tuple[float, float] | None,
+          uniform: tuple[float, float] | None) -> float:
+    if fixed is not None:
+        return fixed
+    if exponential_mean is not None:
+        return exponential_mean
+    if lognormal is not None:
+        median, sigma = lognormal
+        return median * math.exp(sigma**2 / 2)
+    low, high = uniform or (math.nan, math.nan)
+    return (low + high) / 2.0
 
 
 DurationDist = Annotated[DurationDistribution, BeforeValidator(_scalar_as_fixed)]
@@ -268,7 +275,8 @@ class Shoppers(StrictModel):
     basket: AmountDist = AmountDistribution(fixed=100.0)
     checkout_time: DurationDist = DurationDistribution(fixed=60.0)
     other_method_time: DurationDist = DurationDistribution(fixed=20.0)
-    scan_time: DurationDist = Field(default=DurationDistribution(fixed=2.0), description="showing and scanning the code")
+    scan_time: DurationDist = Field(default=DurationDistribution(fixed=2.0),
+                                    description="showing and scanning the code")
     patience: DurationDist | None = None
     codes: tuple[CodeMix, ...] = (CodeMix(format=CodeFormat(), share=1.0),)
     credit: Credit = Credit()

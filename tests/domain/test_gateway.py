@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanrush.domain.gateway import BALANCE, PCREDIT, BuyerProfile, Load, PayRequest, decide_pay
+from scanrush.domain.gateway import BALANCE, IDLE, PCREDIT, BuyerProfile, Load, PayRequest, decide_pay
 from scanrush.domain.world import Merchant
 
 GOOD_MERCHANT = Merchant(1, 0, True, True, False, False, 500.0, 5000.0, None)
@@ -14,7 +14,7 @@ REQUEST = PayRequest("T1", "281234567890123456", 180.0, 1, 7)
 
 
 def decide(request: PayRequest = REQUEST, buyer: BuyerProfile = GOOD_BUYER, merchant: Merchant = GOOD_MERCHANT,
-           *, u_risk: float = 0.9, risk: float = 0.01, load: Load = Load(), limit: float = 1000.0,
+           *, u_risk: float = 0.9, risk: float = 0.01, load: Load = IDLE, limit: float = 1000.0,
            received: float = 0.0) -> tuple[str, str | None, str | None]:
     d = decide_pay(request, buyer, merchant, received_today=received, risk_reject=risk, u_risk=u_risk,
                    password_free_limit=limit, load=load)

@@ -78,7 +78,8 @@ def test_audit_counts_a_one_sided_charge_and_a_double_charge() -> None:
     ledger.settle(["T1"], acknowledged=None, paid_otherwise=True, now=5.0, forget=True)
     assert ledger.audit.one_sided == 1
     assert ledger.audit.double_charges == 1
-    assert not ledger.trades and not ledger.used_codes
+    assert not ledger.trades
+    assert not ledger.used_codes
 
 
 def test_audit_of_a_clean_checkout() -> None:

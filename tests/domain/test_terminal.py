@@ -43,7 +43,8 @@ def test_waiting_buyer_polls_then_pays() -> None:
     assert p.on_reply(STILL_WAITING) == Sleep(5.0)
     assert p.on_wake() == Send(Op.QUERY, 15.0)
     finish = p.on_reply(QUERY_PAID)
-    assert isinstance(finish, Finish) and finish.status is Status.PAID
+    assert isinstance(finish, Finish)
+    assert finish.status is Status.PAID
 
 
 def test_waiting_buyer_who_never_confirms_is_cancelled_and_blamed_on_credit() -> None:
@@ -75,7 +76,8 @@ def test_read_timeout_then_query_finds_it_paid() -> None:
     p.start()
     assert p.on_timeout() == Send(Op.QUERY, 15.0)
     finish = p.on_reply(QUERY_PAID)
-    assert isinstance(finish, Finish) and finish.status is Status.PAID
+    assert isinstance(finish, Finish)
+    assert finish.status is Status.PAID
 
 
 def test_cancel_that_never_answers_leaves_the_trade_unresolved() -> None:
@@ -103,7 +105,8 @@ def test_connect_failure_is_a_definite_network_failure() -> None:
     p = protocol()
     p.start()
     finish = p.on_timeout(connected=False)
-    assert isinstance(finish, Finish) and finish.cause is Cause.NETWORK
+    assert isinstance(finish, Finish)
+    assert finish.cause is Cause.NETWORK
 
 
 def test_repeat_pay_reporting_already_paid_is_checked_by_query() -> None:
@@ -111,4 +114,5 @@ def test_repeat_pay_reporting_already_paid_is_checked_by_query() -> None:
     p.start()
     assert p.on_reply(Reply("40004", "ACQ.TRADE_HAS_SUCCESS")) == Send(Op.QUERY, 15.0)
     finish = p.on_reply(QUERY_PAID)
-    assert isinstance(finish, Finish) and finish.status is Status.PAID
+    assert isinstance(finish, Finish)
+    assert finish.status is Status.PAID
