@@ -35,6 +35,7 @@ from sim.gateway import SimGateway
 
 Process = Generator[simpy.Event, Any, Any]
 TraceSink = Callable[[dict[str, object]], None]
+_OP_LABEL = {Op.PAY: "pay:", Op.QUERY: "query:", Op.CANCEL: "cancel:"}
 DRAIN_LIMIT = 4 * 3600.0
 """Seconds after closing that shoppers still inside may take to finish."""
 
@@ -117,7 +118,13 @@ class Promotion:
         self.collector.arrival(now)
         self.in_system += 1
         lanes = self._store_lanes[shopper.store]
-        lane = lanes[0] if len(lanes) == 1 else min(lanes, key=Lane.load)
+        lane = lanes[0]
+        if len(lanes) > 1:  # join the shortest line (first of equals: shoppers read left to right)
+            best = lane.load()
+            for other in lanes:
+                load = other.load()
+                if load < best:
+                    lane, best = other, load
         lane.join(shopper, now)
 
     def _sample_queues(self) -> Process:
@@ -136,6 +143,7 @@ class Promotion:
             env.process(terminal.serve())
         env.run(until=self.scenario.duration + DRAIN_LIMIT)
         horizon = max(env.now, self.scenario.duration)
+        self.gateway.ledger.sweep(horizon)
         return self.collector.to_stats(
             ledger=self.gateway.ledger.audit.as_dict(),
             gateway={
@@ -288,11 +296,12 @@ class SimTerminal:
                 result = yield from self._exchange(action, request, shopper, u_risk)
                 if action.op is Op.PAY:
                     collector.record_latency(env.now - sent)
+                prefix = _OP_LABEL[action.op]
                 if isinstance(result, Reply):
-                    collector.attempt(f"{action.op.name.lower()}:{result.key}")
+                    collector.attempt(prefix + result.key)
                     action = protocol.on_reply(result)
                 else:
-                    collector.attempt(f"{action.op.name.lower()}:{'timeout' if result.connected else 'connect_failed'}")
+                    collector.attempt(prefix + ("timeout" if result.connected else "connect_failed"))
                     action = protocol.on_timeout(connected=result.connected)
             elif isinstance(action, Finish):
                 return action

@@ -93,6 +93,7 @@ class Ledger:
         """The reply to a pay request that reuses an ``out_trade_no`` or a code, if it does."""
         trade = self.trades.get(request.out_trade_no)
         if trade is not None:
+            self._status(trade, now)
             return _idempotent_reply(trade, request, now)
         if request.auth_code in self.used_codes:
             return Reply(FAILED, "ACQ.PAYMENT_AUTH_CODE_INVALID", "payment code already used")
@@ -118,11 +119,19 @@ class Ledger:
     def _credit(self, trade: Trade) -> None:
         self.received[trade.merchant] = self.received.get(trade.merchant, 0.0) + trade.amount
 
+    def _status(self, trade: Trade, now: float) -> str:
+        """``trade.status_at(now)``, crediting the merchant when a waiting trade turns out paid."""
+        before = trade.status
+        status = trade.status_at(now)
+        if before == WAIT_BUYER_PAY and status == TRADE_SUCCESS:
+            self._credit(trade)
+        return status
+
     def query(self, out_trade_no: str, now: float) -> Reply:
         trade = self.trades.get(out_trade_no)
         if trade is None or trade.created_at > now:
             return Reply(FAILED, "ACQ.TRADE_NOT_EXIST", "trade does not exist")
-        status = _public_status(trade.status_at(now))
+        status = _public_status(self._status(trade, now))
         channel = trade.channel if status == TRADE_SUCCESS else None
         return Reply(SUCCESS, trade_status=status, fund_channel=channel, trade_no=trade.trade_no)
 
@@ -131,7 +140,7 @@ class Ledger:
         trade = self.trades.get(out_trade_no)
         if trade is None or trade.created_at > now:
             return Reply(FAILED, "ACQ.TRADE_NOT_EXIST", "trade does not exist", retry_flag="N")
-        status = trade.status_at(now)
+        status = self._status(trade, now)
         if status == TRADE_SUCCESS:
             trade.status = REFUNDED
             trade.closed_at = now
@@ -163,8 +172,14 @@ class Ledger:
         if charges > 1:
             self.audit.double_charges += 1
 
+    def sweep(self, now: float) -> None:
+        """Audit trades no checkout settled: requests that reached the gateway after the
+        terminal had given up on them (each one a trade the terminal never knew about)."""
+        for out_trade_no in list(self.trades):
+            self.settle([out_trade_no], None, False, now, forget=True)
+
     def _audit_trade(self, trade: Trade, acknowledged: bool, now: float) -> int:
-        if trade.status_at(now) == WAIT_BUYER_PAY:
+        if self._status(trade, now) == WAIT_BUYER_PAY:
             self.audit.waiting_at_end += 1
         final = trade.eventual_status()
         if final == TRADE_SUCCESS:

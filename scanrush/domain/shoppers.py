@@ -71,6 +71,32 @@ class Shopper:
     u_bad_request: float
     u_after_failure: float
 
+    def __init__(
+        self, store: int, wants_huabei: bool, basket: float, checkout_time: float, other_time: float,
+        scan_time: float, patience: float, code_prefix: int, code_length: int, huabei_opened: bool,
+        frozen: bool, available_credit: float, confirm_time: float, has_fallback: bool, u_risk: float,
+        u_misread: float, u_bad_request: float, u_after_failure: float, serial: int,
+    ) -> None:
+        self.store = store
+        self.wants_huabei = wants_huabei
+        self.basket = basket
+        self.checkout_time = checkout_time
+        self.other_time = other_time
+        self.scan_time = scan_time
+        self.patience = patience
+        self.code_prefix = code_prefix
+        self.code_length = code_length
+        self.huabei_opened = huabei_opened
+        self.frozen = frozen
+        self.available_credit = available_credit
+        self.confirm_time = None if confirm_time != confirm_time else confirm_time  # NaN: never confirms
+        self.has_fallback = has_fallback
+        self.u_risk = u_risk
+        self.u_misread = u_misread
+        self.u_bad_request = u_bad_request
+        self.u_after_failure = u_after_failure
+        self.serial = serial
+
     def code(self, attempt: int = 0) -> str:
         """The payment code shown on attempt ``attempt`` (codes refresh, so each attempt differs)."""
         return make_code(self.code_prefix, self.code_length, self.serial * 16 + attempt)
@@ -190,14 +216,7 @@ class ShopperFactory:
             "u_bad_request": u["bad_request"].tolist(),
             "u_after_failure": u["after_failure"].tolist(),
         }
-        return [self._make(columns, i) for i in range(BATCH)]
-
-    def _make(self, columns: dict[str, list[object]], i: int) -> Shopper:
-        shopper = Shopper()
-        for name, values in columns.items():
-            setattr(shopper, name, values[i])
-        if shopper.confirm_time is not None and math.isnan(shopper.confirm_time):
-            shopper.confirm_time = None
-        shopper.serial = self._serial
-        self._serial += 1
-        return shopper
+        first = self._serial
+        self._serial += BATCH
+        serials = range(first, first + BATCH)
+        return [Shopper(*row) for row in zip(*columns.values(), serials, strict=True)]
