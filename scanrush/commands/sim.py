@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     console = make_console()
     base_result = _simulate(base, args.file, args)
     results = [base_result]
-    if twin is not None:
+    if twin is not None and not base_result.interrupted:
         twin_result = _simulate(twin, args.against, args)
         if not twin_result.interrupted and not base_result.interrupted:
             twin_result.comparison = compare_runs(base_result, twin_result)
