@@ -82,6 +82,8 @@ class Audit:
 class Ledger:
     trades: dict[str, Trade] = field(default_factory=dict)
     used_codes: set[str] = field(default_factory=set)
+    burned_by: dict[str, str] = field(default_factory=dict)
+    """out_trade_no -> code, for requests that burned a code without creating a trade."""
     received: dict[int, float] = field(default_factory=dict)
     audit: Audit = field(default_factory=Audit)
     _serial: int = 0
@@ -104,6 +106,8 @@ class Ledger:
         if decision.burns_code:
             self.used_codes.add(request.auth_code)
         if not decision.creates_trade:
+            if decision.burns_code:
+                self.burned_by[request.out_trade_no] = request.auth_code
             return decision.reply
         self._serial += 1
         trade_no = f"2026{self._serial:016d}"
@@ -163,6 +167,8 @@ class Ledger:
         """
         charges = 1 if paid_otherwise else 0
         for out_trade_no in out_trade_nos:
+            if forget and out_trade_no in self.burned_by:
+                self.used_codes.discard(self.burned_by.pop(out_trade_no))
             trade = self.trades.pop(out_trade_no, None) if forget else self.trades.get(out_trade_no)
             if trade is None:
                 continue

@@ -110,3 +110,13 @@ def test_cancel_always_leaves_the_trade_closed_loop(ops: list[tuple[str, float]]
     if trade is not None:
         assert trade.status_at(now + 2) in ("TRADE_CLOSED", "REFUNDED")
     assert ledger.audit.trades <= 1
+
+
+def test_settling_forgets_codes_burned_by_failed_attempts() -> None:
+    """The simulator's memory must not grow with shoppers."""
+    ledger = Ledger()
+    ledger.record_pay(REQUEST, Decision(Reply("40004", "ACQ.PAYMENT_REQUEST_HAS_RISK")), 0.0)
+    assert ledger.used_codes
+    ledger.settle(["T1"], acknowledged=None, paid_otherwise=True, now=1.0, forget=True)
+    assert not ledger.used_codes
+    assert not ledger.burned_by
