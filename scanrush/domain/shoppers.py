@@ -71,7 +71,7 @@ class Shopper:
     u_bad_request: float
     u_after_failure: float
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - built positionally from a batch's columns, in a hot loop
         self, store: int, wants_huabei: bool, basket: float, checkout_time: float, other_time: float,
         scan_time: float, patience: float, code_prefix: int, code_length: int, huabei_opened: bool,
         frozen: bool, available_credit: float, confirm_time: float, has_fallback: bool, u_risk: float,
@@ -89,7 +89,7 @@ class Shopper:
         self.huabei_opened = huabei_opened
         self.frozen = frozen
         self.available_credit = available_credit
-        self.confirm_time = None if confirm_time != confirm_time else confirm_time  # NaN: never confirms
+        self.confirm_time = None if math.isnan(confirm_time) else confirm_time  # NaN: never confirms
         self.has_fallback = has_fallback
         self.u_risk = u_risk
         self.u_misread = u_misread
