@@ -16,37 +16,24 @@ from typing import Any
 import numpy as np
 import simpy
 
-from scanrush.domain.checkout import Choice, after_failure, fallback_cause, is_huabei
-from scanrush.domain.codes import accepts, garble
-from scanrush.domain.gateway import PayRequest
+from scanrush.collect import Collector
 from scanrush.domain.outcomes import Cause, Outcome
-from scanrush.domain.profile import RushProfile
+from scanrush.domain.profile import RushProfile, arrival_times
 from scanrush.domain.replies import Reply
 from scanrush.domain.shoppers import Shopper, ShopperFactory, duration_sampler
-from scanrush.domain.terminal import Finish, Op, Send, Status, TerminalProtocol
+from scanrush.domain.visit import Answer, Exchange, Till, TimedOut, Visit, Wait, visit
 from scanrush.domain.world import Terminal, World, store_cumulative_weights
 from scanrush.network.link import ZoneLink
 from scanrush.network.tcp import request_leg, response_leg
 from scanrush.results import ReplicationStats
 from scanrush.rng import replication_sequence, uniform_source
 from scanrush.scenario.schema import Scenario
-from sim.collect import Collector
 from sim.gateway import SimGateway
 
 Process = Generator[simpy.Event, Any, Any]
 TraceSink = Callable[[dict[str, object]], None]
-_OP_LABEL = {Op.PAY: "pay:", Op.QUERY: "query:", Op.CANCEL: "cancel:"}
 DRAIN_LIMIT = 4 * 3600.0
 """Seconds after closing that shoppers still inside may take to finish."""
-
-
-class _Timeout:
-    """Marker for 'no reply before the terminal's timeout'."""
-
-    __slots__ = ("connected",)
-
-    def __init__(self, connected: bool) -> None:
-        self.connected = connected
 
 
 class Promotion:
@@ -62,7 +49,7 @@ class Promotion:
         shoppers_seq, arrivals_seq, network_seq, gateway_seq, retry_seq = sequence.spawn(5)
         self._arrival_rng = np.random.default_rng(arrivals_seq)
         self._net_u = uniform_source(np.random.default_rng(network_seq))
-        self._retry_u = uniform_source(np.random.default_rng(retry_seq))
+        self.retry_u = uniform_source(np.random.default_rng(retry_seq))
         gateway_rng = np.random.default_rng(gateway_seq)
         service_time = duration_sampler(scenario.gateway.service_time, gateway_rng.spawn(1)[0])
         self.collector = Collector(scenario.duration, index, [scenario.seed, index])
@@ -89,27 +76,10 @@ class Promotion:
 
     # ------------------------------------------------------------------ arrivals
 
-    def _arrival_times(self) -> Iterator[float]:
-        """Non-homogeneous Poisson arrivals by thinning (Lewis & Shedler)."""
-        profile = RushProfile(self.scenario.shoppers.arrivals)
-        peak = profile.peak()
-        if peak <= 0:
-            return
-        horizon = self.scenario.duration
-        t = 0.0
-        while True:
-            gaps = self._arrival_rng.exponential(1.0 / peak, 4096).tolist()
-            keeps = self._arrival_rng.random(4096).tolist()
-            for gap, keep in zip(gaps, keeps, strict=True):
-                t += gap
-                if t >= horizon:
-                    return
-                if keep * peak < profile.rate_at(t):
-                    yield t
-
     def _arrivals(self) -> Process:
         env = self.env
-        for t in self._arrival_times():
+        profile = RushProfile(self.scenario.shoppers.arrivals)
+        for t in arrival_times(profile, self._arrival_rng, 0.0, self.scenario.duration):
             yield env.timeout(t - env.now)
             self._arrive(next(self._shoppers))
 
@@ -180,7 +150,7 @@ class Lane:
 class SimTerminal:
     """A POS till: a long-lived process serving its line."""
 
-    __slots__ = ("firmware", "info", "lane", "link", "merchant", "promo", "zone")
+    __slots__ = ("firmware", "info", "lane", "link", "merchant", "promo", "till", "zone")
 
     def __init__(self, promo: Promotion, info: Terminal) -> None:
         self.promo = promo
@@ -190,6 +160,8 @@ class SimTerminal:
         self.merchant = promo.world.merchants[info.merchant]
         self.firmware = info.firmware
         self.lane = Lane(1)
+        self.till = Till(info.id, self.merchant, info.firmware, promo.scenario.pos,
+                         promo.scenario.shoppers.on_failure, f"R{promo.index}")
 
     def serve(self) -> Process:
         env = self.promo.env
@@ -224,93 +196,25 @@ class SimTerminal:
     # ------------------------------------------------------------------ checkout
 
     def _checkout(self, shopper: Shopper, arrived: float) -> Process:
-        env = self.promo.env
-        if not shopper.wants_huabei:
-            yield env.timeout(shopper.checkout_time + shopper.other_time)
-            self._done(shopper, Outcome.PAID_OTHER, None, arrived, env.now)
-            return
-        yield env.timeout(shopper.checkout_time + shopper.scan_time)
-        attempt = 0
-        first_cause: Cause | None = None
-        trades: list[str] = []
-        while True:
-            finish = yield from self._attempt(shopper, attempt, trades)
-            if finish.status is Status.PAID:
-                outcome, cause = self._paid(finish, first_cause)
-                self._settle(trades, finish, paid_otherwise=False)
-                self._done(shopper, outcome, cause, arrived, env.now)
-                return
-            first_cause = first_cause or finish.cause
-            if finish.status is Status.UNRESOLVED:
-                yield env.timeout(shopper.other_time)  # the cashier asks for another way to pay
-                self._settle(trades, finish, paid_otherwise=True)
-                self._done(shopper, Outcome.UNRESOLVED, first_cause, arrived, env.now)
-                return
-            u = shopper.u_after_failure if attempt == 0 else self.promo._retry_u()
-            choice = after_failure(self.promo.scenario.shoppers.on_failure, u, attempt)
-            if choice is Choice.RETRY_NEW_CODE:
-                attempt += 1
-                self.promo.collector.retries += 1
-                yield env.timeout(shopper.scan_time)
-                continue
-            paid_otherwise = choice is Choice.OTHER_METHOD
-            if paid_otherwise:
-                yield env.timeout(shopper.other_time)
-            self._settle(trades, finish, paid_otherwise=paid_otherwise)
-            outcome = Outcome.PAID_OTHER_AFTER_FAILURE if paid_otherwise else Outcome.LEFT_UNPAID
-            self._done(shopper, outcome, first_cause, arrived, env.now)
-            return
-
-    def _paid(self, finish: Finish, first_cause: Cause | None) -> tuple[Outcome, Cause | None]:
-        if is_huabei(finish.fund_channel):
-            return Outcome.PAID_HUABEI, None
-        return Outcome.PAID_OTHER_AFTER_FAILURE, first_cause or fallback_cause(self.merchant)
-
-    def _settle(self, trades: list[str], finish: Finish, *, paid_otherwise: bool) -> None:
-        acknowledged = trades[-1] if finish.status is Status.PAID and trades else None
-        self.promo.gateway.ledger.settle(trades, acknowledged, paid_otherwise, self.promo.env.now, forget=True)
-
-    def _attempt(self, shopper: Shopper, attempt: int, trades: list[str]) -> Generator[simpy.Event, Any, Finish]:
-        """One Huabei attempt: firmware parses the code, then the protocol runs."""
-        collector = self.promo.collector
-        firmware = self.firmware
-        if not accepts(firmware.accepts, shopper.code_prefix, shopper.code_length):
-            collector.attempt("firmware_reject")
-            yield self.promo.env.timeout(shopper.scan_time)  # the cashier rescans before giving up
-            return Finish(Status.FAILED, Cause.FIRMWARE, None, "code format not supported by firmware")
-        misread = (shopper.u_misread if attempt == 0 else self.promo._retry_u()) < firmware.misread
-        bad = (shopper.u_bad_request if attempt == 0 else self.promo._retry_u()) < firmware.bad_request
-        code = shopper.code(attempt)
-        out_trade_no = f"T{self.info.id}S{shopper.serial}A{attempt}R{self.promo.index}"
-        request = PayRequest(out_trade_no, garble(code) if misread else code, shopper.basket,
-                             self.merchant.id, self.info.id, store_id_valid=not bad)
-        trades.append(out_trade_no)
-        protocol = TerminalProtocol(self.promo.scenario.pos, out_trade_no,
-                                    query_on_timeout=firmware.query_on_timeout)
-        u_risk = shopper.u_risk if attempt == 0 else self.promo._retry_u()
-        action = protocol.start()
-        env = self.promo.env
-        while True:
-            if isinstance(action, Send):
-                sent = env.now
-                result = yield from self._exchange(action, request, shopper, u_risk)
-                if action.op is Op.PAY:
-                    collector.record_latency(env.now - sent)
-                prefix = _OP_LABEL[action.op]
-                if isinstance(result, Reply):
-                    collector.attempt(prefix + result.key)
-                    action = protocol.on_reply(result)
+        """Drive the shared visit flow on simulated time."""
+        promo = self.promo
+        env = promo.env
+        flow = visit(shopper, self.till, promo.retry_u, promo.collector, lambda: env.now)
+        answer: Answer = None
+        try:
+            while True:
+                step = flow.send(answer)
+                if isinstance(step, Wait):
+                    yield env.timeout(step.seconds)
+                    answer = None
                 else:
-                    collector.attempt(prefix + ("timeout" if result.connected else "connect_failed"))
-                    action = protocol.on_timeout(connected=result.connected)
-            elif isinstance(action, Finish):
-                return action
-            else:
-                yield env.timeout(action.seconds)
-                action = protocol.on_wake()
+                    answer = yield from self._exchange(step, shopper)
+        except StopIteration as stop:
+            result: Visit = stop.value
+        promo.gateway.ledger.settle(result.trades, result.acknowledged, result.paid_otherwise, env.now, forget=True)
+        self._done(shopper, result.outcome, result.cause, arrived, env.now)
 
-    def _exchange(self, send: Send, request: PayRequest, shopper: Shopper,
-                  u_risk: float) -> Generator[simpy.Event, Any, Reply | _Timeout]:
+    def _exchange(self, step: Exchange, shopper: Shopper) -> Generator[simpy.Event, Any, Reply | TimedOut]:
         """One request over the zone's link to the gateway and back (two legs, two events)."""
         promo = self.promo
         env = promo.env
@@ -318,6 +222,7 @@ class SimTerminal:
         uniform = promo._net_u
         pos = promo.scenario.pos
         zone = self.zone
+        request, u_risk = step.request, step.u_risk
         start = env.now
         active = promo.active[zone]
         promo.active[zone] = active + 1
@@ -328,30 +233,30 @@ class SimTerminal:
                               keepalive=pos.keepalive, extra_delay=link.request_delay(active))
             if not leg.connected:
                 yield env.timeout(pos.connect_timeout)
-                return _Timeout(False)
-            deadline = leg.sent_at + send.read_timeout
+                return TimedOut(False)
+            deadline = leg.sent_at + step.read_timeout
             if leg.arrives_at >= deadline:
                 if math.isfinite(leg.arrives_at):
-                    self._late_request(send, request, shopper, u_risk, leg.arrives_at)
+                    self._late_request(step, shopper, leg.arrives_at)
                 yield env.timeout(deadline - start)
-                return _Timeout(True)
+                return TimedOut(True)
             yield env.timeout(leg.arrives_at - start)
-            reply, leaves_at = promo.gateway.handle(send.op, request, shopper, u_risk, env.now)
+            reply, leaves_at = promo.gateway.handle(step.op, request, shopper, u_risk, env.now)
             back = response_leg(leaves_at, rtt, loss_at, uniform, extra_delay=link.response_delay(active))
             if back > deadline:
                 yield env.timeout(deadline - env.now)
-                return _Timeout(True)
+                return TimedOut(True)
             yield env.timeout(back - env.now)
             return reply
         finally:
             promo.active[zone] -= 1
 
-    def _late_request(self, send: Send, request: PayRequest, shopper: Shopper, u_risk: float, at: float) -> None:
+    def _late_request(self, step: Exchange, shopper: Shopper, at: float) -> None:
         """A request the terminal gave up on still reaches the gateway, which acts on it."""
         promo = self.promo
         event = promo.env.timeout(at - promo.env.now)
 
         def act(_: simpy.Event) -> None:
-            promo.gateway.handle(send.op, request, shopper, u_risk, promo.env.now)
+            promo.gateway.handle(step.op, step.request, shopper, step.u_risk, promo.env.now)
 
         event.callbacks.append(act)

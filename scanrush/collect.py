@@ -1,4 +1,4 @@
-"""Streaming statistics of one replication: counters, histograms, per-minute series.
+"""Streaming statistics of one run (a replication or a live window): counters, histograms, per-minute series.
 
 Nothing here grows with the number of shoppers: every record folds into fixed
 counters, bounded histograms and arrays with one cell per minute.
@@ -29,7 +29,7 @@ class Collector:
         self.attempts: dict[str, int] = {}
         self.checkout_time = Histogram()
         self.queue_wait = Histogram()
-        self.payment_latency = Histogram()
+        self.payment_latency_histogram = Histogram()
         self.shoppers = 0
         self.waited = 0
         self.retries = 0
@@ -40,7 +40,7 @@ class Collector:
                  "huabei_checkouts", *(f"failures_{c.value}" for c in CAUSES)]
         self.series = {name: [0.0] * self.minutes for name in names}
         self._arrivals = self.series["arrivals"]
-        self.record_latency: Callable[[float], None] = self.payment_latency.record
+        self.payment_latency_of: Callable[[float], None] = self.payment_latency_histogram.record
 
     def _minute(self, t: float) -> int:
         return min(int(t // 60.0), self.minutes - 1)
@@ -56,6 +56,12 @@ class Collector:
 
     def attempt(self, key: str) -> None:
         self.attempts[key] = self.attempts.get(key, 0) + 1
+
+    def payment_latency(self, seconds: float) -> None:
+        self.payment_latency_of(seconds)
+
+    def retry(self) -> None:
+        self.retries += 1
 
     def finish(self, outcome: Outcome, cause: Cause | None, basket: float, arrived: float, now: float) -> None:
         self.outcomes[outcome] += 1
@@ -108,7 +114,7 @@ class Collector:
             fees=round(self.huabei_revenue * HUABEI_FEE, 2),
             checkout_time=self.checkout_time,
             queue_wait=self.queue_wait,
-            payment_latency=self.payment_latency,
+            payment_latency=self.payment_latency_histogram,
             series=self.series,
             ledger=ledger,
             gateway=gateway,
