@@ -11,6 +11,7 @@ the live path.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,6 +26,30 @@ def world_generator(seed: int) -> np.random.Generator:
 
 def replication_sequence(seed: int, replication: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(replication,))
+
+
+LIVE_REPLICATION = 1_000_000
+"""The replication index of live runs: its own shoppers, never one of the simulated replications."""
+
+
+@dataclass(frozen=True)
+class ReplicationSeeds:
+    """The per-purpose seed sequences of one replication (or live run), in a fixed order.
+
+    The simulator, the live gateway stub and the Locust terminals all take their
+    shoppers from ``shoppers`` and their arrival times from ``arrivals``, so the
+    stub recognises the very shoppers the terminals bring.
+    """
+
+    shoppers: np.random.SeedSequence
+    arrivals: np.random.SeedSequence
+    network: np.random.SeedSequence
+    gateway: np.random.SeedSequence
+    retry: np.random.SeedSequence
+
+    @classmethod
+    def of(cls, seed: int, replication: int) -> ReplicationSeeds:
+        return cls(*replication_sequence(seed, replication).spawn(5))
 
 
 def replication_streams(seed: int, replication: int) -> dict[str, np.random.Generator]:

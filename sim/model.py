@@ -26,7 +26,7 @@ from scanrush.domain.world import Terminal, World, store_cumulative_weights
 from scanrush.network.link import ZoneLink
 from scanrush.network.tcp import request_leg, response_leg
 from scanrush.results import ReplicationStats
-from scanrush.rng import replication_sequence, uniform_source
+from scanrush.rng import ReplicationSeeds, uniform_source
 from scanrush.scenario.schema import Scenario
 from sim.gateway import SimGateway
 
@@ -45,12 +45,11 @@ class Promotion:
         self.index = index
         self.trace = trace
         self.env = simpy.Environment()
-        sequence = replication_sequence(scenario.seed, index)
-        shoppers_seq, arrivals_seq, network_seq, gateway_seq, retry_seq = sequence.spawn(5)
-        self._arrival_rng = np.random.default_rng(arrivals_seq)
-        self._net_u = uniform_source(np.random.default_rng(network_seq))
-        self.retry_u = uniform_source(np.random.default_rng(retry_seq))
-        gateway_rng = np.random.default_rng(gateway_seq)
+        seeds = ReplicationSeeds.of(scenario.seed, index)
+        self._arrival_rng = np.random.default_rng(seeds.arrivals)
+        self._net_u = uniform_source(np.random.default_rng(seeds.network))
+        self.retry_u = uniform_source(np.random.default_rng(seeds.retry))
+        gateway_rng = np.random.default_rng(seeds.gateway)
         service_time = duration_sampler(scenario.gateway.service_time, gateway_rng.spawn(1)[0])
         self.collector = Collector(scenario.duration, index, [scenario.seed, index])
         self.gateway = SimGateway(scenario, world, uniform_source(gateway_rng), service_time)
@@ -58,7 +57,7 @@ class Promotion:
         self.links = [ZoneLink(scenario.networks[zone.network], scenario.pos) for zone in scenario.mall.zones]
         self.active = [0] * len(scenario.mall.zones)
         self._shoppers: Iterator[Shopper] = iter(
-            ShopperFactory(scenario, shoppers_seq, store_cumulative_weights(world)))
+            ShopperFactory(scenario, seeds.shoppers, store_cumulative_weights(world)))
         self.terminals = [SimTerminal(self, terminal) for terminal in world.terminals]
         self._store_lanes = [self._lanes(ids) for ids in world.store_terminals]
         self.in_system = 0
