@@ -29,14 +29,36 @@ def is_alipay(prefix: int, length: int) -> bool:
     return accepts((ALIPAY,), prefix, length)
 
 
-def make_code(prefix: int, length: int, serial: int) -> str:
-    """A deterministic code of the given shape for shopper ``serial``.
+def _luhn_digit(digits: str) -> int:
+    """The Luhn check digit for ``digits`` (it catches every single-digit substitution)."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2 == 0:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return (10 - total % 10) % 10
 
-    The same (prefix, length, serial) always gives the same digits, so the live
-    gateway stub can recognise the simulated world's shoppers by their codes.
+
+def make_code(prefix: int, length: int, number: int) -> str:
+    """The code issued for ``number`` (a shopper's ``serial * 16 + attempt``): prefix, digits, check digit.
+
+    The same inputs always give the same code, so the live gateway stub can recognise
+    the simulated world's shoppers by their codes (:func:`decode`).  The trailing Luhn
+    digit lets the gateway reject a garbled scan instead of charging a stranger.
     """
-    body = str(serial).rjust(length - 2, "0")[-(length - 2):]
-    return f"{prefix:02d}{body}"
+    body = str(number).rjust(length - 3, "0")[-(length - 3):]
+    head = f"{prefix:02d}{body}"
+    return head + str(_luhn_digit(head))
+
+
+def decode(code: str) -> int | None:
+    """The number a well-formed code was issued for, or None if it fails its check digit."""
+    if len(code) < 4 or not code.isdigit() or _luhn_digit(code[:-1]) != int(code[-1]):
+        return None
+    return int(code[2:-1])
 
 
 def shape_of(code: str) -> tuple[int, int] | None:
@@ -47,5 +69,7 @@ def shape_of(code: str) -> tuple[int, int] | None:
 
 
 def garble(code: str) -> str:
-    """What a misreading scanner sends: the code with its last digit lost."""
-    return code[:-1]
+    """What a misreading scanner sends: one digit read wrong (the check digit then fails)."""
+    middle = len(code) // 2
+    wrong = str((int(code[middle]) + 5) % 10)
+    return code[:middle] + wrong + code[middle + 1:]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from scanrush.domain.codes import shape_of
+from scanrush.domain.codes import decode, is_alipay, shape_of
 from scanrush.domain.replies import FAILED, SUCCESS, UNKNOWN, WAITING, Reply
 from scanrush.domain.world import Merchant
 
@@ -113,7 +113,7 @@ def _check_request(request: PayRequest) -> Decision | None:
     if not request.store_id_valid:
         return _fail("ACQ.INVALID_STORE_ID", "store id not valid")
     shape = shape_of(request.auth_code)
-    if shape is None or not (25 <= shape[0] <= 30 and 16 <= shape[1] <= 24):
+    if shape is None or not is_alipay(*shape) or decode(request.auth_code) is None:
         return _fail("ACQ.PAYMENT_AUTH_CODE_INVALID", "payment code invalid [SOUNDWAVE_PARSER_FAIL]")
     if not 0.01 <= request.amount <= 100_000_000:
         return _fail("ACQ.TOTAL_FEE_EXCEED", "amount out of range")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from scanrush.domain.codes import garble, make_code
 from scanrush.domain.gateway import BALANCE, IDLE, PCREDIT, BuyerProfile, Load, PayRequest, decide_pay
 from scanrush.domain.world import Merchant
 
 GOOD_MERCHANT = Merchant(1, 0, True, True, False, False, 500.0, 5000.0, None)
 GOOD_BUYER = BuyerProfile(huabei_opened=True, frozen=False, available_credit=5000.0, has_fallback=True,
                           confirm_time=10.0)
-REQUEST = PayRequest("T1", "281234567890123456", 180.0, 1, 7)
+CODE = make_code(28, 18, 5 * 16)
+REQUEST = PayRequest("T1", CODE, 180.0, 1, 7)
 
 
 def decide(request: PayRequest = REQUEST, buyer: BuyerProfile = GOOD_BUYER, merchant: Merchant = GOOD_MERCHANT,
@@ -35,7 +37,10 @@ def test_above_password_free_limit_waits_for_the_buyer() -> None:
         ({"load": Load(busy=True)}, ("20000", "aop.ACQ.SYSTEM_ERROR", None)),
         ({"load": Load(brownout_error=True)}, ("20000", "aop.ACQ.SYSTEM_ERROR", None)),
         ({"request": PayRequest("T1", "28123", 180.0, 1, 7)}, ("40004", "ACQ.PAYMENT_AUTH_CODE_INVALID", None)),
-        ({"request": PayRequest("T1", "281234567890123456", 180.0, 1, 7, store_id_valid=False)},
+        ({"request": PayRequest("T1", garble(CODE), 180.0, 1, 7)}, ("40004", "ACQ.PAYMENT_AUTH_CODE_INVALID", None)),
+        ({"request": PayRequest("T1", make_code(31, 18, 80), 180.0, 1, 7)},
+         ("40004", "ACQ.PAYMENT_AUTH_CODE_INVALID", None)),
+        ({"request": PayRequest("T1", CODE, 180.0, 1, 7, store_id_valid=False)},
          ("40004", "ACQ.INVALID_STORE_ID", None)),
         ({"merchant": Merchant(1, 0, False, True, False, False, 500.0, 5000.0, None)},
          ("40004", "ACQ.ACCESS_FORBIDDEN", None)),

@@ -1,0 +1,89 @@
+"""What a live window brings: which tills take part and which shoppers arrive when.
+
+Pure and deterministic from (scenario, seed): the shoppers are the live
+replication's (``LIVE_REPLICATION``), drawn in the same order as the gateway stub
+regenerates them, and arrive by the scenario's rush profile over the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from scanrush.domain.profile import RushProfile, arrival_times
+from scanrush.domain.shoppers import Shopper, ShopperFactory
+from scanrush.domain.world import World, store_cumulative_weights
+from scanrush.rng import LIVE_REPLICATION, ReplicationSeeds
+from scanrush.scenario.schema import Scenario
+
+DEFAULT_WINDOW = 180.0
+"""Seconds of the promotion a live run covers unless the scenario says otherwise: 3 minutes at the peak."""
+
+
+def default_window(scenario: Scenario) -> tuple[float, float]:
+    """The scenario's ``live.window``, or three minutes starting at the rush's peak."""
+    if scenario.live.window is not None:
+        return scenario.live.window
+    points = scenario.shoppers.arrivals
+    peak_at = max(points, key=lambda p: p.rate).at
+    start = min(peak_at, max(0.0, scenario.duration - DEFAULT_WINDOW))
+    return start, min(scenario.duration, start + DEFAULT_WINDOW)
+
+
+def choose_stores(world: World, terminals: int | None) -> list[int]:
+    """Whole stores (a store's tills share one line), round-robin across zones, up to ``terminals`` tills."""
+    if terminals is None or terminals >= len(world.terminals):
+        return list(range(len(world.merchants)))
+    by_zone: dict[int, list[int]] = {}
+    for merchant in world.merchants:
+        by_zone.setdefault(merchant.zone, []).append(merchant.id)
+    chosen: list[int] = []
+    count = 0
+    queues = [list(reversed(ids)) for ids in by_zone.values()]
+    while count < terminals and any(queues):
+        for ids in queues:
+            if ids and count < terminals:
+                store = ids.pop()
+                chosen.append(store)
+                count += len(world.store_terminals[store])
+    return sorted(chosen)
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    at: float
+    """Scenario time (seconds since the promotion opened)."""
+    shopper: Shopper
+
+
+class LivePlan:
+    """The live run's tills and arrivals."""
+
+    def __init__(self, scenario: Scenario, world: World, window: tuple[float, float],
+                 terminals: int | None = None) -> None:
+        self.scenario = scenario
+        self.world = world
+        self.window = window
+        self.stores = choose_stores(world, terminals)
+        self.terminal_ids = [t for store in self.stores for t in world.store_terminals[store]]
+        self._taking = set(self.stores)
+        self.seeds = ReplicationSeeds.of(scenario.seed, LIVE_REPLICATION)
+
+    def arrivals(self) -> Iterator[Arrival]:
+        """Shoppers in arrival order; those heading for stores outside the plan are dropped (thinning)."""
+        profile = RushProfile(self.scenario.shoppers.arrivals)
+        rng = np.random.default_rng(self.seeds.arrivals)
+        shoppers = iter(ShopperFactory(self.scenario, self.seeds.shoppers, store_cumulative_weights(self.world)))
+        start, end = self.window
+        for t in arrival_times(profile, rng, start, end):
+            shopper = next(shoppers)
+            if shopper.store in self._taking:
+                yield Arrival(t, shopper)
+
+    def expected_arrivals(self) -> float:
+        """Mean number of arrivals at the chosen stores over the window."""
+        weights = self.world.store_weights
+        share = sum(weights[s] for s in self.stores) / sum(weights)
+        return RushProfile(self.scenario.shoppers.arrivals).expected_arrivals(*self.window) * share
