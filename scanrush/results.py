@@ -651,8 +651,17 @@ def write_result(path: str | os.PathLike[str], result: RunResult) -> Path:
     written to a temporary file in the same directory, fsynced, and renamed over
     ``path`` with ``os.replace``.
     """
+    return write_text_atomic(path, dumps_result(result))
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: object) -> Path:
+    """Any JSON document (non-finite floats as strings), written like the result file."""
+    text = json.dumps(_jsonable(data), sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
+    return write_text_atomic(path, text)
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     target = Path(path)
-    text = dumps_result(result)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

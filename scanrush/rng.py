@@ -28,8 +28,14 @@ def replication_sequence(seed: int, replication: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(replication,))
 
 
-LIVE_REPLICATION = 1_000_000
-"""The replication index of live runs: its own shoppers, never one of the simulated replications."""
+LIVE_REPLICATION = 0
+"""The replication a live run re-enacts on real sockets.
+
+The live window's shoppers are simulated replication 0's shoppers in that window
+(same arrival times, same attributes), so live measurements can be set beside the
+simulation with common random numbers, and the gateway stub can recognise every
+shopper by the code a terminal scans.
+"""
 
 
 @dataclass(frozen=True)

@@ -72,14 +72,20 @@ class LivePlan:
         self.seeds = ReplicationSeeds.of(scenario.seed, LIVE_REPLICATION)
 
     def arrivals(self) -> Iterator[Arrival]:
-        """Shoppers in arrival order; those heading for stores outside the plan are dropped (thinning)."""
+        """Replication 0's shoppers arriving in the window, in order, at the plan's stores.
+
+        Arrivals are drawn from the opening, exactly as the simulator draws them, and
+        those before the window are skipped: the window's shoppers are the simulated
+        replication's, one for one.  Shoppers heading for stores outside the plan are
+        dropped (thinning keeps the rest Poisson).
+        """
         profile = RushProfile(self.scenario.shoppers.arrivals)
         rng = np.random.default_rng(self.seeds.arrivals)
         shoppers = iter(ShopperFactory(self.scenario, self.seeds.shoppers, store_cumulative_weights(self.world)))
         start, end = self.window
-        for t in arrival_times(profile, rng, start, end):
+        for t in arrival_times(profile, rng, 0.0, end):
             shopper = next(shoppers)
-            if shopper.store in self._taking:
+            if t >= start and shopper.store in self._taking:
                 yield Arrival(t, shopper)
 
     def expected_arrivals(self) -> float:
