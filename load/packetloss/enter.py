@@ -20,7 +20,8 @@ def main(argv: list[str]) -> int:
         print(f"{MARKER} is not set: start this through reexec_in_netns", file=sys.stderr)
         return 2
     bring_loopback_up()
-    os.execvp(argv[0], argv)  # returns only by raising
+    os.execvp(argv[0], argv)
+    return 127  # not reached: execvp replaces this process or raises
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
@@ -202,13 +203,16 @@ def current_command() -> list[str]:
     return list(sys.orig_argv)
 
 
-def reexec_in_netns(argv: Sequence[str], env: Mapping[str, str], *, capability: Capability | None = None) -> int:
+def reexec_in_netns(
+    argv: Sequence[str], env: Mapping[str, str], *, capability: Capability | None = None, timeout: float | None = None
+) -> int:
     """Run ``argv`` in a fresh network namespace with ``lo`` up; return its exit status.
 
     The child is ``unshare -n -- python -m load.packetloss.enter ARGV...``: the entry module
     brings ``lo`` up and execs ARGV with :data:`MARKER` set.  A child killed by signal N
     returns 128+N, like a shell.  SIGTERM sent to us is passed on; Ctrl-C reaches the child
     through the terminal's process group, and we wait for it to finish writing its results.
+    With ``timeout`` (seconds) a child still running then is killed and InfrastructureError raised.
     """
     cap = capability if capability is not None else probe()
     if not cap.ok:
@@ -218,19 +222,24 @@ def reexec_in_netns(argv: Sequence[str], env: Mapping[str, str], *, capability: 
     with subprocess.Popen(cmd, env=child_env) as child:
         previous = _forward_sigterm(child)
         try:
-            rc = _wait(child)
+            rc = _wait(child, timeout)
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
     return 128 - rc if rc < 0 else rc
 
 
-def _wait(child: subprocess.Popen[bytes]) -> int:
+def _wait(child: subprocess.Popen[bytes], timeout: float | None) -> int:
+    deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         try:
-            return child.wait()
+            return child.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
         except KeyboardInterrupt:
             continue  # the child got the same SIGINT; let it write partial results and exit
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+            raise InfrastructureError(f"command in the private network namespace ran over {timeout} s") from None
 
 
 # What signal.signal returns and accepts (typeshed's private _HANDLER).
