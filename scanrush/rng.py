@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import zlib
+
 import numpy as np
 
 PURPOSES = ("arrivals", "shoppers", "choice", "service", "network", "gateway", "retry")
@@ -20,8 +22,11 @@ _WORLD_KEY = 2**31 - 1
 _BLOCK = 8192
 
 
-def world_generator(seed: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_WORLD_KEY,)))
+def world_generator(seed: int, part: str = "") -> np.random.Generator:
+    """The world's stream for one part (a zone, by name): a twin that changes one zone's
+    stores leaves every other zone's merchants and terminals as they were."""
+    key = (_WORLD_KEY, zlib.crc32(part.encode("utf-8"))) if part else (_WORLD_KEY,)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
 def replication_sequence(seed: int, replication: int) -> np.random.SeedSequence:

@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compression", type=_compression, metavar="C",
                         help="scenario seconds per wall second (default: the scenario's live.time_compression)")
     parser.add_argument("--clock-origin", type=_duration, metavar="T",
-                        help="scenario time at start, e.g. 1h (default: the live window's start, or 0)")
+                        help="scenario time at start, e.g. 1h (default: the live window's start)")
 
 
 def _port(text: str) -> int:

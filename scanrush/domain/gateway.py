@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from scanrush.domain.codes import decode, is_alipay, shape_of
-from scanrush.domain.replies import FAILED, SUCCESS, UNKNOWN, WAITING, Reply
+from scanrush.domain.replies import FAILED, MERCHANT_HUABEI_OFF, SUCCESS, UNKNOWN, WAITING, Reply
 from scanrush.domain.world import Merchant
 
 PCREDIT = "PCREDIT"
 BALANCE = "ALIPAYACCOUNT"
-MERCHANT_HUABEI_OFF = "merchant has not enabled Huabei receipts"
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,8 @@ SUB_CODE_CAUSES: dict[str, Cause] = {
     "ACQ.PAYMENT_AUTH_CODE_INVALID": Cause.FIRMWARE,
     "ACQ.INVALID_STORE_ID": Cause.FIRMWARE,
     "ACQ.INVALID_PARAMETER": Cause.FIRMWARE,
+    "ACQ.TOTAL_FEE_EXCEED": Cause.FIRMWARE,
+    "ACQ.EXIST_FORBIDDEN_WORD": Cause.FIRMWARE,
     "ACQ.CONTEXT_INCONSISTENT": Cause.FIRMWARE,
     "ACQ.TRADE_BUYER_NOT_MATCH": Cause.FIRMWARE,
     "ACQ.NOT_SUPPORT_PAYMENT_INST": Cause.FIRMWARE,
@@ -74,8 +76,14 @@ class Reply:
         return f"{self.code}:{self.sub_code}" if self.sub_code else self.code
 
 
+MERCHANT_HUABEI_OFF = "merchant has not enabled Huabei receipts"
+"""``sub_msg`` of NO_PAYMENT_INSTRUMENTS_AVAILABLE when the merchant, not the buyer, is why."""
+
+
 def cause_of(reply: Reply) -> Cause | None:
     """The cause a failed reply points to, or None when it is not a failure."""
+    if reply.sub_msg == MERCHANT_HUABEI_OFF:
+        return Cause.MERCHANT
     if reply.sub_code is not None:
         bare = reply.sub_code.removeprefix("aop.")
         if bare in SUB_CODE_CAUSES:

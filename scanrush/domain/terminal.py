@@ -107,6 +107,9 @@ class TerminalProtocol:
             if not connected:
                 return self._finish(Status.FAILED, "connect failed")
             if not self._query_on_timeout:
+                # The outcome is unknown, but this firmware gives up without query or cancel:
+                # the fix is a firmware upgrade, so that is the cause.
+                self._cause = Cause.FIRMWARE
                 return self._finish(Status.FAILED, "timeout treated as failure")
             self._state = _CHECKING
             return self._send(Op.QUERY)

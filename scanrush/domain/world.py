@@ -87,26 +87,24 @@ def _pick_firmware(fleet: tuple[Firmware, ...], u: float) -> Firmware:
 
 
 def build_world(scenario: Scenario) -> World:
-    """Stores, merchants and terminals for the scenario's seed."""
-    rng = world_generator(scenario.seed)
-    stores = sum(zone.stores for zone in scenario.mall.zones)
-    terminals_total = scenario.terminal_count
-    merchant_draws = rng.random((stores, 4)).tolist()
-    firmware_draws = rng.random(terminals_total).tolist()
+    """Stores, merchants and terminals for the scenario's seed (each zone from its own stream)."""
     merchants: list[Merchant] = []
     terminals: list[Terminal] = []
     store_terminals: list[tuple[int, ...]] = []
     weights: list[float] = []
     for zone_index, zone in enumerate(scenario.mall.zones):
-        profile = scenario.merchants[zone.merchants]
-        for _ in range(zone.stores):
+        rng = world_generator(scenario.seed, zone.name)
+        merchant_draws = rng.random((zone.stores, 4)).tolist()
+        firmware_draws = rng.random((zone.stores, zone.terminals_per_store)).tolist()
+        profile = scenario.merchant_profile(zone.merchants)
+        for store in range(zone.stores):
             merchant_id = len(merchants)
-            merchants.append(_merchant(merchant_id, zone_index, profile, merchant_draws[merchant_id]))
+            merchants.append(_merchant(merchant_id, zone_index, profile, merchant_draws[store]))
             ids = []
-            for _ in range(zone.terminals_per_store):
+            for u in firmware_draws[store]:
                 terminal_id = len(terminals)
-                firmware = _pick_firmware(scenario.terminals.firmware, firmware_draws[terminal_id])
-                terminals.append(Terminal(terminal_id, zone_index, merchant_id, firmware))
+                terminals.append(Terminal(terminal_id, zone_index, merchant_id,
+                                          _pick_firmware(scenario.terminals.firmware, u)))
                 ids.append(terminal_id)
             store_terminals.append(tuple(ids))
             weights.append(zone.attraction * zone.terminals_per_store)

@@ -173,7 +173,7 @@ class ZoneLink:
             "peer": self.peer,
             "rtt": self.rtt,
             "jitter": self.jitter,
-            "jitter_distribution": "uniform [0, jitter] added to each attempt's RTT",
+            "jitter_distribution": "uniform [-jitter, +jitter) added to each attempt's RTT",
             "loss": self.loss,
             "bandwidth": self.bandwidth,
             "request_size": self.request_size,

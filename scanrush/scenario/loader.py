@@ -370,9 +370,14 @@ class _Builder:
                                      "scenario files hold plain mappings, lists and values"))
 
 
+DISTRIBUTION_FORMS = frozenset({"fixed", "exponential", "lognormal", "uniform"})
+
+
 def _merge(base: Node, over: Node, problems: list[Problem], path: DataPath) -> Node:
     """``over`` (the extending file) on top of ``base``, by the rules in the module docstring."""
     if isinstance(base, Map) and isinstance(over, Map):
+        if DISTRIBUTION_FORMS & set(over.items) and set(over.items) != set(base.items):
+            return over  # a distribution of another form replaces the inherited one whole
         return _merge_maps(base, over, problems, path)
     if isinstance(base, Seq) and isinstance(over, Seq):
         key = _item_key(over)

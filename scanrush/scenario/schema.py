@@ -44,6 +44,9 @@ class _Distribution(StrictModel):
         given = [name for name in ("fixed", "exponential", "lognormal", "uniform") if getattr(self, name) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of fixed, exponential, lognormal, uniform")
+        bounds = getattr(self, "uniform", None)
+        if bounds is not None and not 0 <= bounds[0] <= bounds[1]:
+            raise ValueError("uniform: write [low, high] with 0 <= low <= high")
         return self
 
 class LogNormalDuration(StrictModel):
@@ -126,7 +129,7 @@ class Congestion(StrictModel):
     knee: int = Field(default=50, ge=1, description="active requests before the link degrades")
     rtt_per_request: Duration = Field(default=0.0, description="extra RTT per active request beyond the knee")
     loss_per_request: Fraction = Field(default=0.0, description="extra loss per active request beyond the knee")
-    max_loss: Fraction = 0.5
+    max_loss: Fraction = Field(default=0.5, description="congestion never pushes loss above this")
 
 
 class Network(StrictModel):
@@ -210,7 +213,7 @@ class CodeFormat(StrictModel):
 
 
 class Firmware(StrictModel):
-    version: str
+    version: str = Field(description='quote it: YAML reads 2.10 as the number 2.1')
     share: Fraction
     accepts: tuple[CodeFormat, ...] = (CodeFormat(),)
     bad_request: Fraction = Field(default=0.0, description="share of pay requests built wrong (bad store_id, ...)")
@@ -248,7 +251,8 @@ class Credit(StrictModel):
     not_opened: Fraction = 0.0
     frozen: Fraction = 0.0
     limit: AmountDist = AmountDistribution(fixed=5000.0)
-    used: Fraction = Field(default=0.0, description="mean share of the limit already used")
+    used: Fraction = Field(default=0.0, description="share of the limit already used: each shopper's is uniform "
+                           "in [0, 2 x this] capped at 100% (so it is the mean up to 50%)")
     password_free_limit: float = Field(default=1000.0, ge=0, description="above this amount the buyer must confirm")
     confirm_time: DurationDist = DurationDistribution(fixed=10.0)
     confirm_fail: Fraction = Field(default=0.0, description="buyers who never confirm on the phone")
@@ -361,7 +365,7 @@ Gate = Annotated[str, BeforeValidator(_gate)]
 class Live(StrictModel):
     window: tuple[Duration, Duration] | None = Field(
         default=None, description="[start, end] of the promotion to run live; default: 3 minutes at the peak")
-    terminals: int | Literal["all"] = "all"
+    terminals: Annotated[int, Field(ge=1)] | Literal["all"] = "all"
     time_compression: float = Field(default=1.0, ge=1.0)
 
 
@@ -385,6 +389,19 @@ class Scenario(StrictModel):
     gates: tuple[Gate, ...] = ()
     live: Live = Live()
 
+    def merchant_profile(self, name: str) -> MerchantProfile:
+        """A named merchant profile; ``default`` is fully qualified unless the file defines it."""
+        return self.merchants.get(name) or MerchantProfile()
+
+    def _windows_outside_the_promotion(self) -> list[tuple[tuple[str | int, ...], object, str, str]]:
+        windows: list[tuple[tuple[str | int, ...], Window]] = []
+        for name, network in self.networks.items():
+            windows += [(("networks", name, "outages", i), w) for i, w in enumerate(network.outages)]
+        windows += [(("gateway", "brownouts", i), w) for i, w in enumerate(self.gateway.brownouts)]
+        windows += [(("gateway", "risk", "surges", i), w) for i, w in enumerate(self.gateway.risk.surges)]
+        return [((*path, "at"), window.at, "starts after the promotion ends", f"duration is {self.duration:g}s")
+                for path, window in windows if window.at >= self.duration]
+
     @property
     def terminal_count(self) -> int:
         return sum(z.stores * z.terminals_per_store for z in self.mall.zones)
@@ -397,7 +414,7 @@ class Scenario(StrictModel):
                 known = ", ".join(sorted(self.networks)) or "none"
                 problems.append((("mall", "zones", index, "network"), zone.network,
                                  "no such network", f"known networks: {known}"))
-            if zone.merchants not in self.merchants:
+            if zone.merchants not in self.merchants and zone.merchants != "default":
                 known = ", ".join(sorted(self.merchants)) or "none"
                 problems.append((("mall", "zones", index, "merchants"), zone.merchants,
                                  "no such merchant profile", f"known profiles: {known}"))
@@ -408,6 +425,7 @@ class Scenario(StrictModel):
         if self.shoppers.arrivals[0].at > 0:
             problems.append((("shoppers", "arrivals", 0, "at"), self.shoppers.arrivals[0].at,
                              "the first arrival point must be at 0", "add {at: 0, rate: ...}"))
+        problems.extend(self._windows_outside_the_promotion())
         if self.live.window is not None and not self.live.window[0] < self.live.window[1] <= self.duration:
             problems.append((("live", "window"), list(self.live.window),
                              "the live window must be [start, end] inside the promotion", ""))

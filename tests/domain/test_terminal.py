@@ -93,12 +93,12 @@ def test_cancel_that_never_answers_leaves_the_trade_unresolved() -> None:
     assert (finish.status, finish.cause) == (Status.UNRESOLVED, Cause.NETWORK)
 
 
-def test_old_firmware_treats_a_timeout_as_failure_without_query() -> None:
+def test_old_firmware_treats_a_timeout_as_failure_without_query_and_is_blamed() -> None:
     p = protocol(query_on_timeout=False)
     p.start()
     finish = p.on_timeout()
     assert isinstance(finish, Finish)
-    assert (finish.status, finish.cause) == (Status.FAILED, Cause.NETWORK)
+    assert (finish.status, finish.cause) == (Status.FAILED, Cause.FIRMWARE)
 
 
 def test_connect_failure_is_a_definite_network_failure() -> None:
