@@ -10,10 +10,9 @@ the live path.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-
-import zlib
 
 import numpy as np
 
