@@ -798,3 +798,39 @@ def _bool(value: object) -> bool:
 
 def _counts(data: Mapping[str, Any]) -> dict[str, int]:
     return {str(key): _int(value) for key, value in data.items()}
+
+
+def merge_replications(parts: Sequence[ReplicationStats]) -> ReplicationStats:
+    """One run measured in several processes (live load generators) as one: counts add up,
+    histograms and per-minute series merge; ``extra`` keeps each part's under ``parts``."""
+    if not parts:
+        raise ValueError("nothing to merge")
+    first = parts[0]
+    merged = ReplicationStats(index=first.index, seed=list(first.seed), mechanism=first.mechanism)
+    for part in parts:
+        merged.shoppers += part.shoppers
+        merged.retries += part.retries
+        merged.waited += part.waited
+        merged.revenue += part.revenue
+        merged.revenue_lost += part.revenue_lost
+        merged.fees += part.fees
+        for target, source in ((merged.outcomes, part.outcomes), (merged.failures_by_cause, part.failures_by_cause),
+                               (merged.attempt_results, part.attempt_results), (merged.ledger, part.ledger)):
+            for key, count in source.items():
+                target[key] = target.get(key, 0) + count
+        for cause, by_outcome in part.outcome_by_cause.items():
+            into = merged.outcome_by_cause.setdefault(cause, {})
+            for outcome, count in by_outcome.items():
+                into[outcome] = into.get(outcome, 0) + count
+        for key, value in part.gateway.items():
+            merged.gateway[key] = merged.gateway.get(key, 0.0) + value
+        for name, values in part.series.items():
+            series = merged.series.setdefault(name, [0.0] * len(values))
+            series.extend([0.0] * (len(values) - len(series)))
+            for minute, value in enumerate(values):
+                series[minute] += value
+        merged.checkout_time.merge(part.checkout_time)
+        merged.queue_wait.merge(part.queue_wait)
+        merged.payment_latency.merge(part.payment_latency)
+    merged.extra["parts"] = [dict(part.extra) for part in parts]
+    return merged

@@ -75,12 +75,13 @@ def main(config_path: str) -> int:
     config = json.loads(Path(config_path).read_text())
     scenario = load_scenario(config["scenario"], config.get("overrides", []))
     world = build_world(scenario)
-    plan = LivePlan(scenario, world, tuple(config["window"]), config.get("terminals"))
+    plan = LivePlan(scenario, world, tuple(config["window"]), config.get("terminals"),
+                    tuple(config.get("partition", (0, 1))))
     zones = {int(z): Endpoint(e["host"], e["port"], e.get("path", "/gateway.do")) for z, e in config["zones"].items()}
     environment = Environment(user_classes=[PosTerminal], events=locust.events)
     settle = settle_over_http(config["settle_url"]) if config.get("settle_url") else None
     tills = LiveTills(plan, zones, compression=config.get("compression", 1.0), settle=settle,
-                      on_request=_hook(environment))
+                      on_request=_hook(environment), tag=str(config.get("tag", "L")))
     environment.scanrush = tills  # type: ignore[attr-defined]  # the run, per environment (never a class attribute)
     runner = environment.create_local_runner()
     watch = CpuWatch()
@@ -88,9 +89,10 @@ def main(config_path: str) -> int:
     stopping = {"flag": False}
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.update(flag=True))
-    tills.start()
     users = len(plan.terminal_ids)
-    runner.start(user_count=users, spawn_rate=max(users, 1))
+    runner.start(user_count=users, spawn_rate=max(users, 1))  # users idle until shoppers arrive
+    gevent.sleep(max(0.0, float(config.get("start_at", 0.0)) - time.time()))
+    tills.start()
     window = (plan.window[1] - plan.window[0]) / tills.compression
     deadline = time.monotonic() + window + float(config.get("drain_seconds", 120.0))
     while not stopping["flag"] and not tills.finished() and time.monotonic() < deadline:

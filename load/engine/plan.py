@@ -62,11 +62,13 @@ class LivePlan:
     """The live run's tills and arrivals."""
 
     def __init__(self, scenario: Scenario, world: World, window: tuple[float, float],
-                 terminals: int | None = None) -> None:
+                 terminals: int | None = None, partition: tuple[int, int] = (0, 1)) -> None:
+        """``partition=(i, n)``: this load-generator process takes every n-th store from the i-th."""
         self.scenario = scenario
         self.world = world
         self.window = window
-        self.stores = choose_stores(world, terminals)
+        part, parts = partition
+        self.stores = choose_stores(world, terminals)[part::parts]
         self.terminal_ids = [t for store in self.stores for t in world.store_terminals[store]]
         self._taking = set(self.stores)
         self.seeds = ReplicationSeeds.of(scenario.seed, LIVE_REPLICATION)

@@ -64,7 +64,8 @@ class LiveLane:
 class LiveTills:
     def __init__(self, plan: LivePlan, zones: dict[int, Endpoint], *, compression: float = 1.0,
                  app_id: str = "2021000000000000", settle: Callable[[Visit], None] | None = None,
-                 on_request: RequestHook | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 on_request: RequestHook | None = None, clock: Callable[[], float] = time.monotonic,
+                 tag: str = "L") -> None:
         self.plan = plan
         self.scenario = plan.scenario
         self.zones = zones
@@ -73,6 +74,7 @@ class LiveTills:
         self.settle = settle
         self.on_request = on_request
         self.clock = clock
+        self.tag = tag
         start, end = plan.window
         self.collector = Collector(end - start, 0, [self.scenario.seed, 0])
         self.retry_u = uniform_source(np.random.default_rng(plan.seeds.retry))
@@ -141,7 +143,7 @@ class LiveTills:
         info = self.plan.world.terminals[terminal_id]
         merchant = self.plan.world.merchants[info.merchant]
         till = Till(terminal_id, merchant, info.firmware, self.scenario.pos,
-                    self.scenario.shoppers.on_failure, f"L{int(self._t0 * 1000) % 10**9}")
+                    self.scenario.shoppers.on_failure, self.tag)
         endpoint = self.zones[info.zone]
         while True:
             while not lane.queue:

@@ -1,0 +1,153 @@
+"""``scanrush load FILE``: run a window of the promotion live, over real sockets, and write the result.
+
+Starts the gateway stub and the embedded Toxiproxy (or uses ``--toxiproxy-url``),
+turns the zones into proxies with their faults, runs the POS terminals as Locust
+users, audits the gateway's ledger, writes the same result file as ``scanrush sim``
+and prints its summary.  With packet loss in the scenario and the kernel's
+permission, the whole run happens inside a private network namespace so that
+nftables can drop real packets (``--packet-loss auto``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from scanrush.errors import InfrastructureError, InputError, InterruptedRun
+from scanrush.results import Metadata, RunResult, content_hash, write_result
+from scanrush.scenario.loader import load_scenario
+from scanrush.scenario.schema import Scenario
+from scanrush.summary import make_console, render_summary
+from scanrush.units import format_duration, parse_duration
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="scenario file")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                        help="override a scenario value (repeatable)")
+    parser.add_argument("--window", type=_window, metavar="START..END",
+                        help="the part of the promotion to run live, e.g. 1h..1h3m "
+                             "(default: the scenario's live.window, else 3 minutes at the peak)")
+    parser.add_argument("--terminals", type=_positive, metavar="N",
+                        help="run only N tills (whole stores, spread over the zones); default: all")
+    parser.add_argument("--compression", type=float, metavar="C",
+                        help="scenario seconds per wall second for arrivals and shoppers' own times "
+                             "(never for network timing); default: the scenario's live.time_compression")
+    parser.add_argument("--toxiproxy-url", default=os.environ.get("TOXIPROXY_URL"), metavar="URL",
+                        help="use this toxiproxy-server instead of the embedded one (env TOXIPROXY_URL)")
+    parser.add_argument("--processes", type=_positive, default=1, metavar="N",
+                        help="Locust engine processes, each serving a disjoint set of stores (default 1)")
+    parser.add_argument("--packet-loss", choices=("auto", "nftables", "toxics", "off"), default="auto",
+                        help="auto: real kernel drops in a private network namespace when allowed, else a "
+                             "toxic approximation; nftables: require real drops (exit 3 if impossible)")
+    parser.add_argument("--drain", type=parse_duration, default=120.0, metavar="DURATION",
+                        help="how long shoppers still at the tills after the window may take (default 2m)")
+    parser.add_argument("-o", "--out", type=Path, help="result file (default: results/<scenario name>-live.json)")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _window(text: str) -> tuple[float, float]:
+    parts = re.split(r"\.\.|,", text)
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError("write START..END, e.g. 1h..1h3m")
+    try:
+        start, end = parse_duration(parts[0].strip()), parse_duration(parts[1].strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    if end <= start:
+        raise argparse.ArgumentTypeError("the window's end must come after its start")
+    return start, end
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.file, args.overrides)
+    if args.window is not None and args.window[1] > scenario.duration:
+        raise InputError(f"--window ends at {format_duration(args.window[1])}, after the promotion "
+                         f"({format_duration(scenario.duration)})")
+    reexec = _enter_network_namespace(scenario, args)
+    if reexec is not None:
+        return reexec
+    from load.orchestrate import LiveOptions, LiveRun
+
+    options = LiveOptions(args.file, tuple(args.overrides), args.window, args.terminals, args.compression,
+                          args.toxiproxy_url, args.processes, args.packet_loss, args.drain)
+    live = LiveRun(options, scenario)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="scanrush-live-") as workdir:
+        stats = live.run(Path(workdir))
+    result = _result(scenario, args.file, stats, live.interrupted, time.monotonic() - started)
+    path = _write(result, args.out)
+    console = make_console()
+    render_summary(result, console)
+    _print_live_notes(console, stats.extra)
+    console.print(f"result: {path}")
+    if live.interrupted:
+        raise InterruptedRun("interrupted; what was measured was written")
+    return 0
+
+
+def _needs_packet_loss(scenario: Scenario) -> bool:
+    return any(n.loss > 0 or n.outages for n in scenario.networks.values())
+
+
+def _enter_network_namespace(scenario: Scenario, args: argparse.Namespace) -> int | None:
+    """Re-run this command in a private network namespace when real packet loss is wanted and allowed."""
+    from load.packetloss import current_command, in_private_netns, probe, reexec_in_netns
+
+    if args.packet_loss in ("toxics", "off") or in_private_netns() or not _needs_packet_loss(scenario):
+        return None
+    if args.toxiproxy_url:
+        if args.packet_loss == "nftables":
+            raise InputError("--packet-loss nftables needs the embedded Toxiproxy (a private network namespace "
+                             "cannot reach an external toxiproxy-server); drop --toxiproxy-url")
+        return None
+    capability = probe()
+    if not capability:
+        if args.packet_loss == "nftables":
+            raise InfrastructureError(f"real packet loss is not possible here: {capability.reason}")
+        return None
+    return reexec_in_netns(current_command(), dict(os.environ), capability=capability)
+
+
+def _result(scenario: Scenario, file: str, stats: object, interrupted: bool, seconds: float) -> RunResult:
+    from scanrush.results import ReplicationStats
+
+    assert isinstance(stats, ReplicationStats)
+    resolved = scenario.model_dump(mode="json", by_alias=True)
+    metadata = Metadata.create(scenario_name=scenario.name, scenario_path=file,
+                               scenario_hash=content_hash(json.dumps(resolved, sort_keys=True)),
+                               scenario=resolved, seed=scenario.seed, replications=1)
+    metadata.versions["wall_seconds"] = f"{seconds:.1f}"
+    return RunResult(kind="live", metadata=metadata, replications=[stats], partial=interrupted,
+                     interrupted=interrupted)
+
+
+def _write(result: RunResult, out: Path | None) -> Path:
+    if out is None:
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", result.metadata.scenario_name).strip("-") or "scenario"
+        out = Path("results") / f"{slug}-live.json"
+    return write_result(out, result)
+
+
+def _print_live_notes(console: object, extra: dict[str, object]) -> None:
+    from rich.console import Console
+
+    assert isinstance(console, Console)
+    loss = extra.get("packet_loss")
+    if isinstance(loss, dict):
+        reason = f" ({loss['reason']})" if loss.get("reason") else ""
+        console.print(f"packet loss realised by: {loss.get('mechanism')}{reason}")
+    parts = extra.get("parts") or [extra]
+    if isinstance(parts, list) and any(isinstance(p, dict) and p.get("cpu_saturated") for p in parts):
+        console.print("WARNING: the load generator's CPU saturated; its timings are not trustworthy")
