@@ -107,7 +107,7 @@ def _python(*args: str) -> list[str]:
 def _get_json(url: str, body: object | None = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own loopback servers
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
