@@ -16,6 +16,7 @@ as long as it is the same one throughout (the tests use minutes).
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -189,7 +190,7 @@ def poisson_mean(points: RatePoints, a: float, b: float) -> float:
     """
     knots = _knots(points, a, b)
     return math.fsum((rate_at(points, u) + rate_at(points, v)) / 2.0 * (v - u)
-                     for u, v in zip(knots, knots[1:], strict=False))
+                     for u, v in itertools.pairwise(knots))
 
 
 def simpson(f: Callable[[float], float], a: float, b: float, intervals: int = 256) -> float:
@@ -211,7 +212,7 @@ def mt_infinity_mean(points: RatePoints, mu: float, t: float) -> float:
         return rate_at(points, u) * math.exp(-mu * (t - u))
 
     knots = _knots(points, 0.0, t)
-    return math.fsum(simpson(integrand, u, v) for u, v in zip(knots, knots[1:], strict=False))
+    return math.fsum(simpson(integrand, u, v) for u, v in itertools.pairwise(knots))
 
 
 # --------------------------------------------------------------------------- the §3.6 test profile

@@ -8,13 +8,12 @@ every test runs well under two seconds.  Scenarios come from the clean base in
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ScenarioBuilder
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from scanrush.domain.outcomes import CAUSES, HUABEI_FAILURES, Cause, Outcome
@@ -23,6 +22,7 @@ from scanrush.run import replicate
 from scanrush.scenario.loader import load_scenario
 from scanrush.scenario.schema import Scenario
 
+ScenarioBuilder = Callable[..., Scenario]
 FAILURES = tuple(o.value for o in HUABEI_FAILURES)
 
 OLD_FIRMWARE_ONLY = {
@@ -110,64 +110,36 @@ def test_old_firmware_rejects_before_sending(build_scenario: ScenarioBuilder) ->
     assert stats.ledger["trades"] == 0
 
 
-def test_all_causes_at_once_still_one_cause_each(build_scenario: ScenarioBuilder) -> None:
-    stats = replicate(build_scenario(ALL_CAUSES), 1)
+def test_all_causes_at_once_still_one_cause_each(build_scenario: ScenarioBuilder,
+                                                  all_causes: Mapping[str, Any]) -> None:
+    stats = replicate(build_scenario(all_causes), 1)
     check_invariants(stats)
     assert all(stats.failures_by_cause[c.value] > 0 for c in CAUSES)
-
-
-ALL_CAUSES: Mapping[str, Any] = {
-    "duration": "30m",
-    "mall": {"zones": [
-        {"name": "hall", "stores": 4, "terminals_per_store": 3, "network": "wifi", "queue": "shared"},
-        {"name": "kiosks", "stores": 6, "terminals_per_store": 1, "network": "cell", "merchants": "kiosk"},
-    ]},
-    "merchants": {"default": {"qualified": "95%", "huabei_enabled": "90%"},
-                  "kiosk": {"qualified": "70%", "huabei_enabled": "60%"}},
-    "networks": {"wifi": {"rtt": "120ms", "jitter": "60ms", "loss": "4%", "outages": [{"at": "12m", "for": "2m"}]},
-                 "cell": {"rtt": "60ms", "loss": "1%"}},
-    "terminals": {"firmware": [
-        {"version": "2.8", "share": "40%", "accepts": [{"prefixes": 28, "lengths": "16-18"}],
-         "misread": "2%", "query_on_timeout": False},
-        {"version": "3.2", "share": "60%"},
-    ]},
-    "shoppers": {
-        "arrivals": [{"at": 0, "rate": "1200/h"}, {"at": "15m", "rate": "2400/h"}, {"at": "30m", "rate": "1200/h"}],
-        "huabei_share": "60%",
-        "basket": {"lognormal": {"median": 300, "sigma": 0.8}},
-        "patience": {"exponential": {"mean": "3m"}},
-        "codes": [{"format": {"prefixes": 28, "lengths": 18}, "share": "60%"},
-                  {"format": {"prefixes": "25-30", "lengths": "16-24"}, "share": "40%"}],
-        "credit": {"not_opened": "3%", "frozen": "1%", "used": "40%", "password_free_limit": 500,
-                   "confirm_fail": "10%", "balance_fallback": "30%"},
-    },
-    "gateway": {"workers": 1, "service_time": {"lognormal": {"median": "1500ms", "sigma": 0.5}},
-                "queue_timeout": "1s", "risk": {"reject": "5%"}},
-}
-"""Every cause active in 30 minutes: old firmware, unqualified merchants, short credit, lossy
-Wi-Fi with an outage, risk rejections and an undersized gateway (also used by test_regression)."""
 
 
 # --------------------------------------------------------------------------- seeds
 
 
-def test_same_seed_and_index_is_deterministic(build_scenario: ScenarioBuilder) -> None:
-    scenario = build_scenario(ALL_CAUSES)
+def test_same_seed_and_index_is_deterministic(build_scenario: ScenarioBuilder,
+                                              all_causes: Mapping[str, Any]) -> None:
+    scenario = build_scenario(all_causes)
     assert replicate(scenario, 3).to_dict() == replicate(scenario, 3).to_dict()
 
 
-def test_different_index_is_a_different_replication(build_scenario: ScenarioBuilder) -> None:
-    scenario = build_scenario(ALL_CAUSES)
+def test_different_index_is_a_different_replication(build_scenario: ScenarioBuilder,
+                                                    all_causes: Mapping[str, Any]) -> None:
+    scenario = build_scenario(all_causes)
     first, second = replicate(scenario, 0), replicate(scenario, 1)
     assert first.series["arrivals"] != second.series["arrivals"]
     assert first.outcomes != second.outcomes
 
 
-def test_common_random_numbers_across_gateway_sizes(build_scenario: ScenarioBuilder) -> None:
+def test_common_random_numbers_across_gateway_sizes(build_scenario: ScenarioBuilder,
+                                                   all_causes: Mapping[str, Any]) -> None:
     # Arrivals and shoppers have their own streams, so a bigger gateway sees the same shoppers
     # arrive at the same times, replication by replication, however differently they fare.
-    small = build_scenario(ALL_CAUSES)
-    large = build_scenario(ALL_CAUSES, gateway={**ALL_CAUSES["gateway"], "workers": 64})
+    small = build_scenario(all_causes)
+    large = build_scenario(all_causes, gateway={**all_causes["gateway"], "workers": 64})
     for index in range(3):
         a, b = replicate(small, index), replicate(large, index)
         assert a.shoppers == b.shoppers
@@ -176,6 +148,22 @@ def test_common_random_numbers_across_gateway_sizes(build_scenario: ScenarioBuil
 
 
 # --------------------------------------------------------------------------- properties
+
+
+DRAIN_BUDGET = 2 * 3600.0
+"""Seconds of work the random scenarios may leave at closing; the model drains for 4 h after
+closing and then stops, so more than that would leave shoppers uncounted (see
+test_shoppers_still_inside_when_the_drain_ends_are_counted)."""
+SLOW_PAYMENT = 60.0
+"""A generous bound on the seconds a Huabei payment adds (scan, timeouts, polls, cancels)."""
+
+
+def offered_work(scenario: Scenario) -> float:
+    """A bound on the seconds of work per till: peak-rate arrivals × (checkout + slowest payment)."""
+    shoppers = scenario.shoppers
+    arrivals = max(point.rate for point in shoppers.arrivals) * scenario.duration
+    per_shopper = shoppers.checkout_time.mean() + shoppers.other_method_time.mean() + SLOW_PAYMENT
+    return arrivals * per_shopper / scenario.terminal_count
 
 
 @st.composite
@@ -211,14 +199,57 @@ def small_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(overrides=small_scenarios(), index=st.integers(0, 1000))
 def test_invariants_hold_for_random_small_scenarios(build_scenario: ScenarioBuilder, overrides: dict[str, Any],
                                                     index: int) -> None:
     scenario: Scenario = build_scenario(overrides)
+    assume(offered_work(scenario) < DRAIN_BUDGET)
     stats = replicate(scenario, index)
     check_invariants(stats)
     if all(f.query_on_timeout for f in scenario.terminals.firmware):
         # A terminal that queries and cancels leaves a trade waiting for the buyer only when
         # it could not settle it: that checkout ends unresolved (manual reconciliation).
         assert stats.ledger["waiting_at_end"] <= stats.outcomes[Outcome.UNRESOLVED.value]
+
+
+@pytest.mark.xfail(strict=True, reason="sim/model.py: shoppers still inside when the 4 h drain ends get no outcome")
+def test_shoppers_still_inside_when_the_drain_ends_are_counted(build_scenario: ScenarioBuilder) -> None:
+    # One till, 10 minutes per shopper, an hour of 60/h: ~10 h of work, the drain stops after 4 h.
+    # Every shopper must still end in exactly one outcome (DESIGN.md), e.g. counted as abandoned
+    # or reported as unfinished; today about half of them silently vanish from the outcomes.
+    stats = replicate(build_scenario({
+        "duration": "1h",
+        "mall": {"zones": [{"name": "hall", "stores": 1, "terminals_per_store": 1, "network": "lan"}]},
+        "shoppers": {"arrivals": [{"at": 0, "rate": "60/h"}], "huabei_share": "0%", "checkout_time": "10m"},
+    }), 0)
+    assert sum(stats.outcomes.values()) == stats.shoppers
+
+
+LATE_CHARGE: dict[str, Any] = {
+    # A 3 s RTT against a 1 s read timeout: every pay request reaches the gateway (and charges
+    # the shopper's Huabei) after the terminal gave up.  Old firmware treats the timeout as a
+    # failure and the shopper pays another way: each one is charged twice.
+    "networks": {"lan": {"rtt": "3s"}},
+    "pos": {"read_timeout": "1s", "connect_timeout": "10s"},
+    "terminals": {"firmware": [{"version": "2.8", "share": "100%", "query_on_timeout": False}]},
+    "shoppers": {"on_failure": {"retry_new_code": 0, "other_method": "100%", "leave": 0}},
+}
+
+
+@pytest.mark.parametrize("other_method_time", [
+    "10s",
+    pytest.param("0s", marks=pytest.mark.xfail(strict=True, reason=(
+        "ledger.sweep audits a pay that lands after its checkout was settled as an orphan "
+        "(paid_otherwise=False), so the double charge is not counted"))),
+])
+def test_late_charge_after_paying_another_way_is_a_double_charge(build_scenario: ScenarioBuilder,
+                                                                 other_method_time: str) -> None:
+    # With a 10 s other method the late charge lands before the checkout is settled; with an
+    # instant one it lands just after.  Either way the shopper paid twice.
+    stats = replicate(build_scenario(LATE_CHARGE, shoppers={**LATE_CHARGE["shoppers"],
+                                                             "other_method_time": other_method_time}), 0)
+    check_invariants(stats)
+    assert stats.outcomes[Outcome.PAID_OTHER_AFTER_FAILURE.value] == stats.shoppers
+    assert stats.ledger["paid"] == stats.shoppers  # every late pay went through
+    assert stats.ledger["double_charges"] == stats.shoppers

@@ -8,7 +8,7 @@ replications instead of hiding behind fixed decimals.
 
 Budget (§5.5: ~85 k customers/s): the two steady-state checks run 20 × 20 k
 customers each, the time-varying checks 200 replications of ~1,230 shoppers;
-the whole file is ~25 s of CPU, ~13 s of wall time on 2 cores.
+the whole file measured 26–38 s of CPU, 15–29 s of wall time on 2 (shared) cores.
 
 Warm-up.  The oracles are steady-state laws but every replication starts empty.
 * Totals (``waited``, ``queue_wait``) have no per-minute breakdown, so for
@@ -65,6 +65,9 @@ class Estimate:
         return cls(statistics.fmean(values), statistics.stdev(values) / math.sqrt(len(values)), len(values))
 
     def check(self, oracle: float, what: str) -> None:
+        if self.se == 0.0:  # every replication gave the same number: nothing to average over
+            assert self.mean == oracle, f"{what}: {self.mean} in every replication vs oracle {oracle}"
+            return
         z = (self.mean - oracle) / self.se
         # Printed so `pytest -s` shows the comparison; the assertion message says it too.
         line = f"{what}: {self.mean:.5g} ± {self.se:.2g} (n={self.n}) vs oracle {oracle:.5g}, z={z:+.2f}"
@@ -218,6 +221,16 @@ def test_erlang_a_probability_of_waiting(erlang_a_runs: list[ReplicationStats]) 
     # Abandoners all queued (patience > 0) but are not in `waited`, which counts served shoppers.
     values = [(r.waited + r.outcomes["abandoned_queue"]) / r.shoppers for r in erlang_a_runs]
     Estimate.of(values).check(oracles.erlang_a(*ERLANG_A).p_wait, "Erlang-A P(wait)")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "sim/model.py _sample_queues counts len(lane.queue), which still holds shoppers whose "
+    "patience ran out (lazy abandonment removes them only when a till reaches them)"))
+def test_erlang_a_queue_length(erlang_a_runs: list[ReplicationStats]) -> None:
+    # Lq counts a shopper only until their patience runs out (simulation.md §2.3: "the
+    # time-average queue length must count abandoners until their deadline").
+    values = [statistics.fmean(r.series["queue_length"][WARMUP:]) for r in erlang_a_runs]
+    Estimate.of(values).check(oracles.erlang_a(*ERLANG_A).mean_queue, "Erlang-A Lq (sampled each minute)")
 
 
 # --------------------------------------------------------------------------- (c), (d) time-varying rush
