@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -32,8 +33,6 @@ from sim.gateway import SimGateway
 
 Process = Generator[simpy.Event, Any, Any]
 TraceSink = Callable[[dict[str, object]], None]
-DRAIN_LIMIT = 4 * 3600.0
-"""Seconds after closing that shoppers still inside may take to finish."""
 
 
 class Promotion:
@@ -87,20 +86,16 @@ class Promotion:
         self.collector.arrival(now)
         self.in_system += 1
         lanes = self._store_lanes[shopper.store]
-        lane = lanes[0]
-        if len(lanes) > 1:  # join the shortest line (first of equals: shoppers read left to right)
-            best = lane.load()
-            for other in lanes:
-                load = other.load()
-                if load < best:
-                    lane, best = other, load
+        # Join the shortest line (the first of equals: shoppers read left to right).
+        lane = lanes[0] if len(lanes) == 1 else min(lanes, key=_SIZE)
         lane.join(shopper, now)
 
     def _sample_queues(self) -> Process:
         series = self.collector.series["queue_length"]
         for minute in range(self.collector.minutes):
             yield self.env.timeout(minute * 60.0 + 30.0 - self.env.now)
-            series[minute] = float(sum(len(lane.queue) for lanes in self._store_lanes for lane in lanes))
+            now = self.env.now
+            series[minute] = float(sum(lane.waiting(now) for lanes in self._store_lanes for lane in lanes))
 
     # ------------------------------------------------------------------ run
 
@@ -110,7 +105,7 @@ class Promotion:
         env.process(self._sample_queues())
         for terminal in self.terminals:
             env.process(terminal.serve())
-        env.run(until=self.scenario.duration + DRAIN_LIMIT)
+        env.run()  # arrivals stop at closing; every shopper inside is served to the end
         horizon = max(env.now, self.scenario.duration)
         self.gateway.ledger.sweep(horizon)
         return self.collector.to_stats(
@@ -128,22 +123,29 @@ class Promotion:
 class Lane:
     """A FIFO line of shoppers served by one or more tills (idle tills wait to be woken)."""
 
-    __slots__ = ("busy", "idle", "queue", "servers")
+    __slots__ = ("idle", "queue", "servers", "size")
 
     def __init__(self, servers: int) -> None:
         self.servers = servers
         self.queue: deque[tuple[Shopper, float]] = deque()
         self.idle: list[simpy.Event] = []
-        self.busy = 0
-
-    def load(self) -> float:
-        """What a shopper choosing a line sees: people in line and at the tills, per till."""
-        return (len(self.queue) + self.busy) / self.servers
+        self.size = 0
+        """Shoppers in line or at the tills: what a shopper choosing the shortest line compares.
+        (Lines are compared only within a store of one-till lines, so no per-till scaling.)
+        Shoppers whose patience ran out still count until a till reaches them: lazy abandonment."""
 
     def join(self, shopper: Shopper, now: float) -> None:
         self.queue.append((shopper, now))
+        self.size += 1
         if self.idle:
             self.idle.pop().succeed()
+
+    def waiting(self, now: float) -> int:
+        """Shoppers still in line at ``now`` (those whose patience ran out have left)."""
+        return sum(1 for shopper, arrived in self.queue if now - arrived <= shopper.patience)
+
+
+_SIZE = attrgetter("size")
 
 
 class SimTerminal:
@@ -175,12 +177,12 @@ class SimTerminal:
             shopper, arrived = queue.popleft()
             now = env.now
             if now - arrived > shopper.patience:  # lazy abandonment: gone when their patience ran out
+                lane.size -= 1
                 self._done(shopper, Outcome.ABANDONED_QUEUE, None, arrived, arrived + shopper.patience)
                 continue
-            lane.busy += 1
             collector.started(now - arrived)
             yield from self._checkout(shopper, arrived)
-            lane.busy -= 1
+            lane.size -= 1
 
     def _done(self, shopper: Shopper, outcome: Outcome, cause: Cause | None, arrived: float, now: float) -> None:
         promo = self.promo

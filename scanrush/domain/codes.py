@@ -29,16 +29,14 @@ def is_alipay(prefix: int, length: int) -> bool:
     return accepts((ALIPAY,), prefix, length)
 
 
+_DOUBLED = str.maketrans("0123456789", "0246813579")
+"""Each digit doubled, digits of the product summed (Luhn's 2*d - 9 for d >= 5)."""
+
+
 def _luhn_digit(digits: str) -> int:
     """The Luhn check digit for ``digits`` (it catches every single-digit substitution)."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 0:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
+    doubled = digits[::-2].translate(_DOUBLED)  # from the right: 1st, 3rd, ... are doubled
+    total = sum(map(int, doubled)) + sum(map(int, digits[-2::-2]))
     return (10 - total % 10) % 10
 
 

@@ -7,6 +7,7 @@ created), so the simulator needs no event for it and the live stub no timer.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,9 @@ from scanrush.domain.replies import (
 
 REFUNDED = "REFUNDED"
 """Internal: paid then refunded by a cancel; Alipay reports it as TRADE_CLOSED."""
+LATE_WINDOW = 600.0
+"""Seconds a settled checkout's trade-less attempts are watched for a late request (TCP gives up
+on a connection after ~131 s; a request cannot arrive later than that)."""
 TIMEOUT_EXPRESS = 300.0
 """Unpaid bar-code trades close after 5 minutes (the F2F demo's timeout_express=5m)."""
 
@@ -86,6 +90,10 @@ class Ledger:
     """out_trade_no -> code, for requests that burned a code without creating a trade."""
     received: dict[int, float] = field(default_factory=dict)
     audit: Audit = field(default_factory=Audit)
+    late_watch: dict[str, int] = field(default_factory=dict)
+    """Attempts of settled checkouts that created no trade (yet) -> charges that checkout made.
+    A request the terminal gave up on can still create its trade later; it is audited then."""
+    _late_order: deque[tuple[float, str]] = field(default_factory=deque)
     _serial: int = 0
 
     def received_today(self, merchant: int) -> float:
@@ -117,6 +125,12 @@ class Ledger:
         self.audit.trades += 1
         if trade.status == TRADE_SUCCESS:
             self._credit(trade)
+        if request.out_trade_no in self.late_watch:  # its checkout is over: audit it now
+            charges = self.late_watch.pop(request.out_trade_no)
+            self.trades.pop(request.out_trade_no)
+            self.used_codes.discard(request.auth_code)
+            if charges + self._audit_trade(trade, False, now) > 1:
+                self.audit.double_charges += 1
         reply = decision.reply
         return Reply(reply.code, reply.sub_code, reply.sub_msg, None, reply.fund_channel, trade_no=trade_no)
 
@@ -166,17 +180,28 @@ class Ledger:
         grow with shoppers.
         """
         charges = 1 if paid_otherwise else 0
+        without_trade = []
         for out_trade_no in out_trade_nos:
             if forget and out_trade_no in self.burned_by:
                 self.used_codes.discard(self.burned_by.pop(out_trade_no))
             trade = self.trades.pop(out_trade_no, None) if forget else self.trades.get(out_trade_no)
             if trade is None:
+                without_trade.append(out_trade_no)
                 continue
             if forget:
                 self.used_codes.discard(trade.auth_code)
             charges += self._audit_trade(trade, out_trade_no == acknowledged, now)
         if charges > 1:
             self.audit.double_charges += 1
+        if forget:
+            self._watch_late(without_trade, charges, now)
+
+    def _watch_late(self, out_trade_nos: list[str], charges: int, now: float) -> None:
+        while self._late_order and self._late_order[0][0] < now - LATE_WINDOW:
+            self.late_watch.pop(self._late_order.popleft()[1], None)
+        for out_trade_no in out_trade_nos:
+            self.late_watch[out_trade_no] = charges
+            self._late_order.append((now, out_trade_no))
 
     def sweep(self, now: float) -> None:
         """Audit trades no checkout settled: requests that reached the gateway after the

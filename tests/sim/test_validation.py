@@ -223,9 +223,6 @@ def test_erlang_a_probability_of_waiting(erlang_a_runs: list[ReplicationStats]) 
     Estimate.of(values).check(oracles.erlang_a(*ERLANG_A).p_wait, "Erlang-A P(wait)")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sim/model.py _sample_queues counts len(lane.queue), which still holds shoppers whose "
-    "patience ran out (lazy abandonment removes them only when a till reaches them)"))
 def test_erlang_a_queue_length(erlang_a_runs: list[ReplicationStats]) -> None:
     # Lq counts a shopper only until their patience runs out (simulation.md §2.3: "the
     # time-average queue length must count abandoners until their deadline").
