@@ -1,10 +1,11 @@
 """The simulator's world and shoppers, for the live path: one seed, one world, both paths.
 
-The live gateway stub recognises a shopper by the payment code a terminal scanned,
-and the (future) Locust terminals pick shoppers and show their codes: both go
-through :class:`LiveWorld`, which derives every stream exactly as ``sim/model.py``
-derives replication :data:`LIVE_REPLICATION`'s, so the shoppers met live are the
-simulated replication's shoppers, attribute for attribute.
+The live gateway stub recognises a shopper by the payment code a terminal scanned.
+It goes through :class:`LiveWorld`, which derives every stream from the same
+:class:`~scanrush.rng.ReplicationSeeds` as ``sim/model.py`` does for replication
+:data:`~scanrush.rng.LIVE_REPLICATION`, so the shoppers met live are that simulated
+replication's shoppers, attribute for attribute (the Locust terminals' plan,
+``load/engine/plan.py``, draws the very same shoppers from the same seeds).
 """
 
 from __future__ import annotations
@@ -14,19 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scanrush.domain.codes import decode
 from scanrush.domain.profile import RushProfile
 from scanrush.domain.shoppers import BATCH, Shopper, ShopperFactory, duration_sampler
 from scanrush.domain.world import World, build_world, store_cumulative_weights
-from scanrush.rng import replication_sequence, uniform_source
+from scanrush.rng import LIVE_REPLICATION, ReplicationSeeds, uniform_source
 from scanrush.scenario.schema import Scenario
 
-LIVE_REPLICATION = 0
-"""The replication the live run re-enacts on real sockets.
+__all__ = ["LIVE_REPLICATION", "CodeOwner", "GatewayStreams", "LiveWorld", "gateway_streams", "merchant_of_store",
+           "store_id"]
 
-Replication 0 exists in every simulation, so a live result can be set beside the
-simulated replication with the very same shoppers (common random numbers), and a
-shopper seen live can be looked up in that replication's trace by serial.
-"""
 ATTEMPTS_PER_SHOPPER = 16
 """Codes encode ``serial * 16 + attempt`` (``Shopper.code``): 16 refreshes per shopper."""
 _SERIAL_HEADROOM = 1.5
@@ -60,8 +58,9 @@ class LiveWorld:
         self.scenario = scenario
         self.world: World = build_world(scenario)
         self._shoppers: list[Shopper] = []
+        seeds = ReplicationSeeds.of(scenario.seed, LIVE_REPLICATION)
         self._factory: Iterator[Shopper] = iter(ShopperFactory(
-            scenario, _shoppers_sequence(scenario.seed), store_cumulative_weights(self.world)))
+            scenario, seeds.shoppers, store_cumulative_weights(self.world)))
         expected = RushProfile(scenario.shoppers.arrivals).expected_arrivals(0.0, scenario.duration)
         self.max_shoppers = int(expected * _SERIAL_HEADROOM) + BATCH
         """Serials beyond this are not recognised (a code decoding to one is an unknown buyer)."""
@@ -84,16 +83,28 @@ class LiveWorld:
     def owner_of(self, code: str) -> CodeOwner | None:
         """The shopper whose ``attempt``-th code this is, or None for a code no shopper was shown.
 
-        The digits after the two-digit prefix are ``serial * 16 + attempt``; the
-        code belongs to that shopper only if it is exactly the code they show
-        (same prefix and length), so a garbled or made-up code is nobody's.
+        A code carries ``serial * 16 + attempt`` and a check digit
+        (:func:`scanrush.domain.codes.decode`); it belongs to that shopper only if
+        it is exactly the code they show (same prefix and length), so a garbled or
+        made-up code is nobody's.
         """
-        if len(code) < 3 or not code.isdigit():
+        if decode(code) is None:
             return None
-        number = int(code[2:])
-        serial, attempt = divmod(number, ATTEMPTS_PER_SHOPPER)
+        return self.claimed_owner(code)
+
+    def claimed_owner(self, code: str) -> CodeOwner | None:
+        """:meth:`owner_of` without checking the code's check digit (the caller checks it, or does not care).
+
+        The gateway's decision checks the digit itself and charges nobody for a
+        code that fails it, so the stub's hot path need not compute it twice.
+        """
+        if len(code) < 4 or not code.isdigit():
+            return None
+        serial, attempt = divmod(int(code[2:-1]), ATTEMPTS_PER_SHOPPER)
         shopper = self.shopper(serial)
-        if shopper is None or shopper.code(attempt) != code:
+        # The digits between prefix and check digit are the number make_code wrote, so the same
+        # prefix and length mean the same code, without computing it again.
+        if shopper is None or shopper.code_prefix != int(code[:2]) or shopper.code_length != len(code):
             return None
         return CodeOwner(shopper, attempt)
 
@@ -105,23 +116,15 @@ class LiveWorld:
         return merchant_of_store(text, len(self.world.merchants))
 
 
-def _shoppers_sequence(seed: int) -> np.random.SeedSequence:
-    """As ``sim/model.py``: the first of five children of the replication's sequence."""
-    shoppers_seq, _arrivals, _network, _gateway, _retry = replication_sequence(seed, LIVE_REPLICATION).spawn(5)
-    return shoppers_seq
-
-
 def gateway_streams(scenario: Scenario) -> GatewayStreams:
-    """The gateway's streams, mirroring ``sim/model.py``'s derivation for :data:`LIVE_REPLICATION`.
+    """The gateway's streams, derived as ``sim/model.py`` derives its gateway's for :data:`LIVE_REPLICATION`.
 
-    A SeedSequence hands out new children on every ``spawn``, so the live-only
-    stream (the sixth child) is spawned from the same object after the five the
-    simulator uses: it can never coincide with one of them.
+    ``retry_risk`` is live-only: the terminals draw from the ``retry`` seed
+    themselves, so the stub spawns a child of it, which never coincides with it.
     """
-    sequence = replication_sequence(scenario.seed, LIVE_REPLICATION)
-    _shoppers, _arrivals, _network, gateway_seq, _retry = sequence.spawn(5)
-    (live_seq,) = sequence.spawn(1)
-    gateway_rng = np.random.default_rng(gateway_seq)
+    seeds = ReplicationSeeds.of(scenario.seed, LIVE_REPLICATION)
+    (live_seq,) = seeds.retry.spawn(1)
+    gateway_rng = np.random.default_rng(seeds.gateway)
     service_time = duration_sampler(scenario.gateway.service_time, gateway_rng.spawn(1)[0])
     return GatewayStreams(uniform=uniform_source(gateway_rng), service_time=service_time,
                           retry_risk=uniform_source(np.random.default_rng(live_seq)))

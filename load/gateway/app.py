@@ -1,0 +1,205 @@
+"""The stub's HTTP face (aiohttp.web): ``POST /gateway.do`` plus JSON control endpoints.
+
+Nothing a client sends can make it answer 5xx on purpose: malformed protocol input
+is an Alipay 40001/40002 answer, an oversized body is 413, a wrong path 404 and a
+wrong HTTP method 405 (aiohttp's small text bodies).  The control endpoints are
+plain JSON GETs/POSTs, so a browser can read them too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from multidict import MultiDictProxy
+from yarl import URL
+
+from load.gateway.business import Answer, Business, Job
+from load.gateway.capacity import Workers
+from load.gateway.clock import ScenarioClock
+from load.gateway.metrics import Metrics
+from load.gateway.parse import Envelope, Rejected, invalid, method_of, parse_envelope
+from load.gateway.settlement import Settlement, checkouts_of
+from load.gateway.wire import METHODS, encode_response, envelope
+from load.world import LiveWorld
+from scanrush.domain.replies import Reply
+from scanrush.units import parse_duration
+
+if TYPE_CHECKING:  # cryptography is imported only when keys are loaded
+    from load.gateway.signing import GatewayKeys
+
+MAX_BODY = 64 * 1024
+"""Bytes; a pay request is ~1 kB, so anything near this is not a POS talking."""
+MAX_FIELDS = 64
+_NO_METHOD = "(invalid)"
+"""Metrics label for requests whose method is missing or unknown (keeps fuzzing from growing the table)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StubConfig:
+    """How the stub behaves beyond what the scenario says."""
+
+    clock_origin: float = 0.0
+    compression: float = 1.0
+    keys: GatewayKeys | None = None
+    """With keys, requests must carry a valid RSA2 signature and responses are signed; without, neither."""
+    granted: frozenset[str] = frozenset(METHODS)
+    """Methods the app may call; others are answered 40006."""
+    max_body: int = MAX_BODY
+
+
+class GatewayApp:
+    """State of one stub: the live world, the shared gateway core, capacity, clock and counters."""
+
+    def __init__(self, live: LiveWorld, config: StubConfig) -> None:
+        self.live = live
+        self.config = config
+        self.clock = ScenarioClock(config.clock_origin, config.compression)
+        self.business = Business(live, self.clock)
+        self.metrics = Metrics()
+        self.workers = Workers(live.scenario.gateway.workers, self.metrics)
+        self.settlement = Settlement(self.business.core.ledger, live)
+        self._verify = config.keys.app.verify_request if config.keys else None
+        self._signer = config.keys.gateway if config.keys else None
+
+    def make_app(self) -> web.Application:
+        app = web.Application(client_max_size=self.config.max_body)
+        app.router.add_post("/gateway.do", self.gateway)
+        app.router.add_get("/control/health", self.health)
+        app.router.add_get("/control/metrics", self.show_metrics)
+        app.router.add_get("/control/ledger", self.show_ledger)
+        app.router.add_post("/control/ledger", self.settle_checkouts)
+        app.router.add_post("/control/reset", self.reset)
+        app.router.add_post("/control/clock", self.set_clock)
+        return app
+
+    # ------------------------------------------------------------------ gateway.do
+
+    async def gateway(self, request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        params: dict[str, str] = {}
+        try:
+            params = await _params(request)
+            checked = parse_envelope(params, verify=self._verify, granted=self.config.granted)
+            job = self.business.prepare(checked.method, checked.biz)
+        except Rejected as rejected:
+            self.metrics.rejected += 1
+            reply = Reply(rejected.code, rejected.sub_code, rejected.sub_msg)
+            answer = Answer(reply, envelope(reply))
+        else:
+            answer = await self._run(checked, job)
+        method = method_of(params)
+        self.metrics.answered(method or _NO_METHOD, answer.reply.key, time.perf_counter() - started)
+        body = encode_response(method, answer.fields, self._signer)
+        return web.Response(text=body, content_type="application/json", charset="utf-8")
+
+    async def _run(self, checked: Envelope, job: Job) -> Answer:
+        queue_timeout = self.clock.real(self.live.scenario.gateway.queue_timeout)
+        if not await self.workers.acquire(queue_timeout):
+            return self.business.busy(checked.biz)
+        try:
+            service = self.business.service_time(self.clock.now())
+            if service > 0:
+                await asyncio.sleep(self.clock.real(service))
+            return job(self.clock.now())
+        finally:
+            self.workers.release()
+
+    # ------------------------------------------------------------------ control
+
+    async def health(self, _request: web.Request) -> web.Response:
+        scenario = self.live.scenario
+        return web.json_response({
+            "status": "ok", "scenario": scenario.name, "seed": scenario.seed,
+            "scenario_time": self.clock.now(), "compression": self.clock.compression,
+            "workers": scenario.gateway.workers, "signed": self.config.keys is not None,
+        })
+
+    async def show_metrics(self, _request: web.Request) -> web.Response:
+        return web.json_response(self.metrics.as_dict())
+
+    async def show_ledger(self, request: web.Request) -> web.Response:
+        now = self.clock.now()
+        if request.query.get("settle", "") not in ("", "0", "false"):
+            self.settlement.settle_by_buyer(now)
+        return web.json_response(self.settlement.view(now))
+
+    async def settle_checkouts(self, request: web.Request) -> web.Response:
+        try:
+            checkouts = checkouts_of(await _json(request))
+        except ValueError as exc:
+            return _bad_request(str(exc))
+        now = self.clock.now()
+        self.settlement.settle(checkouts, now)
+        return web.json_response(self.settlement.view(now))
+
+    async def reset(self, _request: web.Request) -> web.Response:
+        self.business.reset()
+        self.settlement = Settlement(self.business.core.ledger, self.live)
+        self.metrics.clear()
+        return web.json_response({"status": "reset", "scenario_time": self.clock.now()})
+
+    async def set_clock(self, request: web.Request) -> web.Response:
+        try:
+            data = await _json(request)
+            if not isinstance(data, Mapping):
+                raise ValueError('expected {"scenario_time": seconds or "1h", "compression": c}')
+            scenario_time = data.get("scenario_time")
+            compression = data.get("compression")
+            self.clock.set(None if scenario_time is None else parse_duration(scenario_time),
+                           None if compression is None else _number(compression, "compression"))
+        except ValueError as exc:
+            return _bad_request(str(exc))
+        return web.json_response({"scenario_time": self.clock.now(), "compression": self.clock.compression})
+
+
+async def _params(request: web.Request) -> dict[str, str]:
+    """Common parameters from the query string (as SDKs send them) overlaid with the form body."""
+    params = dict(request.query) if request.query_string else {}
+    if request.headers.get("Content-Type", "").lower().startswith("multipart/"):
+        raise invalid("content_type", "send application/x-www-form-urlencoded")
+    body = await request.read()
+    if body:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise invalid("charset", "the body is not utf-8") from None
+        if text.count("&") >= MAX_FIELDS:
+            raise invalid("parameters", f"more than {MAX_FIELDS} fields")
+        params.update(_form(text))
+    return params
+
+
+def _form(text: str) -> MultiDictProxy[str]:
+    """A form body's fields, decoded as a query string (``+`` is a space).
+
+    yarl's C unquoter does what ``urllib.parse.parse_qsl`` does some 20 times
+    faster; a pay request spends most of its parsing time here otherwise.
+    """
+    return URL.build(query_string=text, encoded=True).query
+
+
+async def _json(request: web.Request) -> Any:
+    """The JSON body (``{}`` if empty); ``ValueError`` for anything that is not JSON in utf-8."""
+    text = (await request.read()).decode("utf-8")
+    if not text.strip():
+        return {}
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _number(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _bad_request(message: str) -> web.Response:
+    return web.json_response({"error": message}, status=400)

@@ -1,0 +1,210 @@
+"""The stub's business side: HTTP-free, one method per Alipay API, every answer from the shared domain.
+
+``prepare`` runs before a worker is taken (the gateway checks parameters and
+finds the buyer up front); the :data:`Job` it returns runs on a worker at scenario
+time ``now``.  Pay, query and cancel are ``GatewayCore.handle`` — the very object
+the simulator's gateway wraps.  Refund and close are not in the terminal's
+protocol; they are thin compositions of the core's ledger (query, then cancel).
+
+Buyers are the world's shoppers, recognised by their payment code
+(:meth:`load.world.LiveWorld.owner_of`).  A code that is nobody's (made up, or
+garbled into another valid-looking code) belongs to :data:`UNKNOWN_BUYER`: no
+Huabei and nothing to fall back to, so Alipay finds no payment instrument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from load.gateway import render
+from load.gateway.clock import ScenarioClock
+from load.gateway.parse import PayArgs, TradeRef, parse_pay, parse_ref, parse_refund
+from load.gateway.wire import CANCEL, CLOSE, PAY, QUERY, REFUND, Fields, envelope
+from load.world import CodeOwner, GatewayStreams, LiveWorld
+from scanrush.domain.gateway import BuyerProfile, PayRequest
+from scanrush.domain.ledger import REFUNDED, Trade
+from scanrush.domain.platform import GatewayCore
+from scanrush.domain.replies import FAILED, SUCCESS, TRADE_SUCCESS, WAIT_BUYER_PAY, Reply
+from scanrush.domain.terminal import Op
+
+UNKNOWN_BUYER = BuyerProfile(huabei_opened=False, frozen=False, available_credit=0.0, has_fallback=False,
+                             confirm_time=None)
+"""The buyer behind a code no shopper was shown."""
+NOT_EXIST = Reply(FAILED, "ACQ.TRADE_NOT_EXIST", "trade does not exist")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    reply: Reply
+    fields: Fields
+
+
+Job = Callable[[float], Answer]
+
+
+class Business:
+    def __init__(self, live: LiveWorld, clock: ScenarioClock) -> None:
+        self.live = live
+        self.clock = clock
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every trade and start the gateway's streams over (the world stays)."""
+        self.streams: GatewayStreams = self.live.streams()
+        self.core = GatewayCore(self.live.scenario, self.live.world, self.streams.uniform)
+        self._trade_nos: dict[str, str] = {}
+        """trade_no -> out_trade_no, for queries and cancels by Alipay's trade number."""
+
+    def service_time(self, now: float) -> float:
+        """Scenario seconds a worker spends on a request at ``now`` (brownouts slow it)."""
+        return self.streams.service_time() * self.core.service_factor(now)
+
+    def busy(self, biz: Mapping[str, Any]) -> Answer:
+        """The answer to a request that waited too long for a worker (20000, outcome unknown)."""
+        reply = self.core.busy()
+        fields = envelope(reply)
+        out_trade_no = biz.get("out_trade_no")
+        if isinstance(out_trade_no, str):
+            fields["out_trade_no"] = out_trade_no
+        return Answer(reply, fields)
+
+    def prepare(self, method: str, biz: Mapping[str, Any]) -> Job:
+        """Check ``biz_content`` for ``method`` (raises ``Rejected``) and return the work to do."""
+        if method == PAY:
+            return self._pay(parse_pay(biz))
+        if method == REFUND:
+            args = parse_refund(biz)
+            return lambda now: self._refund(args.ref, args.amount, now)
+        ref = parse_ref(biz)
+        handlers = {QUERY: self._query, CANCEL: self._cancel, CLOSE: self._close}
+        handler = handlers[method]
+        return lambda now: handler(ref, now)
+
+    # ------------------------------------------------------------------ pay
+
+    def _pay(self, args: PayArgs) -> Job:
+        merchant, store_valid = self._merchant(args)
+        terminal = _index(args.terminal_id, len(self.live.world.terminals))
+        request = PayRequest(args.out_trade_no, args.auth_code, args.amount, merchant,
+                             -1 if terminal is None else terminal, store_valid, args.subject)
+        owner = self.live.claimed_owner(args.auth_code)  # decide_pay rejects a code failing its check digit
+        ids = render.buyer_ids(owner.shopper.serial if owner else None, args.auth_code)
+        store_name = self._store_name(merchant) if store_valid else None
+
+        def job(now: float) -> Answer:
+            reply = self.core.handle(Op.PAY, request, owner.shopper if owner else UNKNOWN_BUYER,
+                                     self._u_risk(owner), now)
+            trade = self.core.ledger.trades.get(request.out_trade_no) if reply.trade_no else None
+            if trade is not None:
+                self._trade_nos[trade.trade_no] = trade.out_trade_no
+            return Answer(reply, render.pay_fields(reply, request.out_trade_no, trade, ids, self.clock,
+                                                            store_name=store_name))
+
+        return job
+
+    def _u_risk(self, owner: CodeOwner | None) -> float:
+        """The shopper's own draw on their first code, as in the simulator; a fresh one otherwise."""
+        if owner is not None and owner.attempt == 0:
+            return owner.shopper.u_risk
+        return self.streams.retry_risk()
+
+    def _merchant(self, args: PayArgs) -> tuple[int, bool]:
+        """(merchant, store_id valid): the store named by ``store_id``, else the terminal's store.
+
+        A request naming no valid store is still charged to the terminal's store
+        (if ``terminal_id`` names one) for rate limiting, as the simulator does.
+        """
+        world = self.live.world
+        terminal = _index(args.terminal_id, len(world.terminals))
+        fallback = world.terminals[terminal].merchant if terminal is not None else None
+        if args.store_id is None:
+            return (fallback, True) if fallback is not None else (0, False)
+        merchant = self.live.merchant_of_store(args.store_id)
+        if merchant is None:
+            return (fallback if fallback is not None else 0), False
+        return merchant, True
+
+    def _store_name(self, merchant: int) -> str:
+        zone = self.live.scenario.mall.zones[self.live.world.merchants[merchant].zone]
+        return f"{zone.name} store {merchant}"
+
+    # ------------------------------------------------------------------ query, cancel
+
+    def _resolve(self, ref: TradeRef) -> str:
+        """The ``out_trade_no`` a reference names; ``trade_no`` wins, as at Alipay ("" if unknown)."""
+        if ref.trade_no is not None:
+            return self._trade_nos.get(ref.trade_no, "")
+        return ref.out_trade_no or ""
+
+    def _ids(self, trade: Trade) -> render.BuyerIds:
+        owner = self.live.owner_of(trade.auth_code)
+        return render.buyer_ids(owner.shopper.serial if owner else None, trade.auth_code)
+
+    def _op(self, op: Op, out_trade_no: str, now: float) -> Reply:
+        request = PayRequest(out_trade_no, "", 0.0, 0, -1)
+        return self.core.handle(op, request, UNKNOWN_BUYER, 0.0, now)
+
+    def _query(self, ref: TradeRef, now: float) -> Answer:
+        out_trade_no = self._resolve(ref)
+        reply = self._op(Op.QUERY, out_trade_no, now)
+        trade = self.core.ledger.trades.get(out_trade_no) if reply.code == SUCCESS else None
+        ids = self._ids(trade) if trade is not None else None
+        return Answer(reply, render.query_fields(reply, out_trade_no or ref.out_trade_no, trade, ids, self.clock))
+
+    def _cancel(self, ref: TradeRef, now: float) -> Answer:
+        out_trade_no = self._resolve(ref)
+        reply = self._op(Op.CANCEL, out_trade_no, now)
+        return Answer(reply, render.cancel_fields(reply, out_trade_no or ref.out_trade_no, self.clock, now))
+
+    # ------------------------------------------------------------------ refund, close (ledger compositions)
+
+    def _trade_at(self, ref: TradeRef, now: float) -> tuple[Trade | None, str | None]:
+        """The trade and its public status at ``now`` (querying settles a pending confirmation)."""
+        out_trade_no = self._resolve(ref)
+        status = self._op(Op.QUERY, out_trade_no, now).trade_status
+        return self.core.ledger.trades.get(out_trade_no) if status else None, status
+
+    def _refund(self, ref: TradeRef, amount: float, now: float) -> Answer:
+        trade, status = self._trade_at(ref, now)
+        if trade is None:
+            return _failed(NOT_EXIST, ref)
+        if trade.status != REFUNDED and status != TRADE_SUCCESS:
+            return _failed(Reply(FAILED, "ACQ.TRADE_STATUS_ERROR", "trade not paid; nothing to refund"), ref)
+        if amount != trade.amount:
+            return _failed(Reply(FAILED, "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
+                                 "the stub refunds whole trades only"), ref)
+        already = trade.status == REFUNDED
+        if not already:
+            self._op(Op.CANCEL, trade.out_trade_no, now)  # the ledger refunds a paid trade on cancel
+        reply = Reply(SUCCESS, trade_no=trade.trade_no)
+        return Answer(reply, render.refund_fields(reply, trade, self._ids(trade), self.clock, now,
+                                                  fund_change=not already))
+
+    def _close(self, ref: TradeRef, now: float) -> Answer:
+        trade, status = self._trade_at(ref, now)
+        if trade is None:
+            return _failed(NOT_EXIST, ref)
+        if status != WAIT_BUYER_PAY:
+            return _failed(Reply(FAILED, "ACQ.TRADE_STATUS_ERROR", f"only unpaid trades close ({status})"), ref)
+        self._op(Op.CANCEL, trade.out_trade_no, now)
+        reply = Reply(SUCCESS, trade_no=trade.trade_no)
+        fields = envelope(reply)
+        fields["out_trade_no"] = trade.out_trade_no
+        return Answer(reply, fields)
+
+
+def _failed(reply: Reply, ref: TradeRef) -> Answer:
+    fields = envelope(reply)
+    if ref.out_trade_no:
+        fields["out_trade_no"] = ref.out_trade_no
+    return Answer(reply, fields)
+
+
+def _index(text: str | None, size: int) -> int | None:
+    """A decimal id below ``size``, or None."""
+    if text is None or not text.isdigit() or len(text) > 9:
+        return None
+    value = int(text)
+    return value if value < size else None

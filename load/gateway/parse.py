@@ -1,0 +1,224 @@
+"""What the gateway checks before any business runs: common parameters, signature, biz_content.
+
+Every problem becomes a :class:`Rejected` carrying Alipay's envelope code
+(40001 missing, 40002 invalid, 40006 not permitted) and an ``isv.*`` sub code
+named after the parameter, e.g. ``isv.missing-method``, ``isv.invalid-total-amount``.
+Business checks (code shape, amount range, store) are the shared domain's, not here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from load.gateway.wire import METHODS, PERMISSION
+from scanrush.domain.replies import INVALID_PARAM, MISSING_PARAM
+
+_OUT_TRADE_NO = re.compile(r"[A-Za-z0-9_]{1,64}")
+_AMOUNT = re.compile(r"\d{1,12}(\.\d{1,2})?")
+_SCENES = ("bar_code", "wave_code")
+"""Payment-code scenes; face pay (``security_code``) tokens belong to no shopper of the world."""
+_MAX_TEXT = 256
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+
+
+class Rejected(Exception):  # noqa: N818 - a verdict, not a failure of ours
+    """The gateway turns the request away before the business runs."""
+
+    def __init__(self, code: str, sub_code: str, sub_msg: str) -> None:
+        super().__init__(f"{code} {sub_code}: {sub_msg}")
+        self.code = code
+        self.sub_code = sub_code
+        self.sub_msg = sub_msg
+
+
+def missing(name: str) -> Rejected:
+    return Rejected(MISSING_PARAM, f"isv.missing-{name.replace('_', '-')}", f"missing required parameter {name}")
+
+
+def invalid(name: str, why: str) -> Rejected:
+    return Rejected(INVALID_PARAM, f"isv.invalid-{name.replace('_', '-')}", f"invalid {name}: {why}")
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    method: str
+    app_id: str
+    biz: dict[str, Any]
+
+
+RequestCheck = Callable[[Mapping[str, str]], bool]
+
+
+def method_of(params: Mapping[str, str]) -> str | None:
+    """The method, if it is one the stub serves (so the response can be named after it)."""
+    method = params.get("method")
+    return method if method in METHODS else None
+
+
+def parse_envelope(params: Mapping[str, str], *, verify: RequestCheck | None,
+                   granted: frozenset[str]) -> Envelope:
+    """Check the common parameters in Alipay's order: method, app, format, time, signature, permission."""
+    method = params.get("method")
+    if not method:
+        raise missing("method")
+    if method not in METHODS:
+        raise invalid("method", f"{method[:64]!r} is not served (serves {', '.join(METHODS)})")
+    app_id = _required(params, "app_id")
+    _check_format(params)
+    _check_timestamp(_required(params, "timestamp"))
+    if _required(params, "version") != "1.0":
+        raise invalid("version", "only 1.0 exists")
+    if verify is not None:
+        _check_signature(params, verify)
+    if method not in granted:
+        raise Rejected(PERMISSION, "isv.insufficient-isv-permissions", f"the app has not been granted {method}")
+    return Envelope(method, app_id, _biz(params.get("biz_content")))
+
+
+def _required(params: Mapping[str, str], name: str) -> str:
+    value = params.get(name)
+    if not value:
+        raise missing(name)
+    return value
+
+
+def _check_format(params: Mapping[str, str]) -> None:
+    if params.get("format", "JSON").upper() != "JSON":
+        raise invalid("format", "only JSON is served")
+    if params.get("charset", "utf-8").lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise invalid("charset", "only utf-8 is served")
+
+
+def _check_timestamp(text: str) -> None:
+    # The pattern pins the format; fromisoformat (C, unlike strptime) checks the ranges.
+    try:
+        if not _TIMESTAMP.fullmatch(text):
+            raise ValueError(text)
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise invalid("timestamp", "expected yyyy-MM-dd HH:mm:ss") from None
+
+
+def _check_signature(params: Mapping[str, str], verify: RequestCheck) -> None:
+    sign_type = params.get("sign_type")
+    if not sign_type:
+        raise Rejected(MISSING_PARAM, "isv.missing-signature-type", "missing required parameter sign_type")
+    if sign_type != "RSA2":
+        raise Rejected(INVALID_PARAM, "isv.invalid-signature-type", "only RSA2 is accepted")
+    if not params.get("sign"):
+        raise Rejected(MISSING_PARAM, "isv.missing-signature", "missing required parameter sign")
+    if not verify(params):
+        raise Rejected(INVALID_PARAM, "isv.invalid-signature", "the signature does not verify with the app's key")
+
+
+def _biz(text: str | None) -> dict[str, Any]:
+    if not text:
+        raise missing("biz_content")
+    try:
+        biz = json.loads(text)
+    except (ValueError, RecursionError):
+        raise invalid("biz_content", "not JSON") from None
+    if not isinstance(biz, dict):
+        raise invalid("biz_content", "not a JSON object")
+    return biz
+
+
+# --------------------------------------------------------------------------- biz_content fields
+
+
+@dataclass(frozen=True, slots=True)
+class PayArgs:
+    out_trade_no: str
+    auth_code: str
+    amount: float
+    subject: str
+    store_id: str | None
+    terminal_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRef:
+    """``out_trade_no`` or ``trade_no`` (query, cancel, close, refund)."""
+
+    out_trade_no: str | None
+    trade_no: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundArgs:
+    ref: TradeRef
+    amount: float
+
+
+def parse_pay(biz: Mapping[str, Any]) -> PayArgs:
+    out_trade_no = _out_trade_no(biz, "out_trade_no", required=True) or ""
+    scene = _string(biz, "scene", required=True)
+    if scene not in _SCENES:
+        raise invalid("scene", f"{scene[:32]!r}: the stub serves payment codes ({', '.join(_SCENES)})")
+    return PayArgs(
+        out_trade_no=out_trade_no,
+        auth_code=_string(biz, "auth_code", required=True, limit=64),
+        amount=_amount(biz, "total_amount"),
+        subject=_string(biz, "subject", required=True),
+        store_id=_optional_id(biz, "store_id"),
+        terminal_id=_optional_id(biz, "terminal_id"),
+    )
+
+
+def parse_ref(biz: Mapping[str, Any]) -> TradeRef:
+    out_trade_no = _out_trade_no(biz, "out_trade_no", required=False)
+    trade_no = _optional_id(biz, "trade_no")
+    if out_trade_no is None and trade_no is None:
+        raise Rejected(MISSING_PARAM, "isv.missing-out-trade-no", "out_trade_no or trade_no is required")
+    return TradeRef(out_trade_no, trade_no)
+
+
+def parse_refund(biz: Mapping[str, Any]) -> RefundArgs:
+    return RefundArgs(parse_ref(biz), _amount(biz, "refund_amount"))
+
+
+def _string(biz: Mapping[str, Any], name: str, *, required: bool, limit: int = _MAX_TEXT) -> str:
+    value = biz.get(name)
+    if value is None or value == "":
+        if required:
+            raise missing(name)
+        return ""
+    if not isinstance(value, str):
+        raise invalid(name, "must be a string")
+    if len(value) > limit or _CONTROL.search(value):
+        raise invalid(name, f"at most {limit} printable characters")
+    return value
+
+
+def _out_trade_no(biz: Mapping[str, Any], name: str, *, required: bool) -> str | None:
+    value = _string(biz, name, required=required)
+    if not value:
+        return None
+    if not _OUT_TRADE_NO.fullmatch(value):
+        raise invalid(name, "1-64 letters, digits or underscores")
+    return value
+
+
+def _optional_id(biz: Mapping[str, Any], name: str) -> str | None:
+    """A string id, or a JSON integer taken as its decimal text (some integrations send numbers)."""
+    value = biz.get(name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _string(biz, name, required=False, limit=64) or None
+
+
+def _amount(biz: Mapping[str, Any], name: str) -> float:
+    value = biz.get(name)
+    if value is None or value == "":
+        raise missing(name)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = repr(value)
+    if not isinstance(value, str) or not _AMOUNT.fullmatch(value):
+        raise invalid(name, "yuan with at most two decimals, e.g. 88.80")
+    return float(value)
