@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from load.engine.plan import default_window
+from load.engine.plan import SPAWN_RATE, default_window
 from load.faults import FaultLayer
 from load.packetloss import LossRules, in_private_netns, probe
 from load.toxiproxy.client import ToxiproxyClient, ToxiproxyError
@@ -131,7 +131,8 @@ class LiveRun:
             client = self._toxiproxy(stack)
             faults = self._faults(client, gateway.url)
             stack.callback(faults.close)
-            start_at = time.time() + START_DELAY
+            tills = self.options.terminals or self.scenario.terminal_count
+            start_at = time.time() + START_DELAY + tills / SPAWN_RATE
             engines = self._start_engines(workdir, faults, gateway.url, start_at)
             stack.callback(lambda: [self._stop(e) for e in engines])
             self._start_clock(gateway.url, start_at)

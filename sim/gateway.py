@@ -20,9 +20,6 @@ from scanrush.domain.terminal import Op
 from scanrush.domain.world import World
 from scanrush.scenario.schema import Scenario
 
-REJECT_TIME = 0.005
-"""Seconds the gateway takes to answer 'system busy' once a request has queued too long."""
-
 
 class SimGateway:
     def __init__(self, scenario: Scenario, world: World, uniform: Callable[[], float],
@@ -47,7 +44,7 @@ class SimGateway:
         start, service = self._admit(now)
         if start is None:
             self.rejected_busy += 1
-            return self.core.busy(), now + REJECT_TIME
+            return self.core.busy(), now + self._queue_timeout  # it waited that long for a worker, in vain
         done = start + service
         return self.core.handle(op, request, buyer, u_risk, done), done
 

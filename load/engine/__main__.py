@@ -21,7 +21,7 @@ import psutil
 from locust import User, task
 from locust.env import Environment
 
-from load.engine.plan import LivePlan
+from load.engine.plan import SPAWN_RATE, LivePlan
 from load.engine.tills import Endpoint, LiveTills, settle_over_http
 from scanrush.domain.world import build_world
 from scanrush.results import write_json_atomic
@@ -90,7 +90,7 @@ def main(config_path: str) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.update(flag=True))
     users = len(plan.terminal_ids)
-    runner.start(user_count=users, spawn_rate=max(users, 1))  # users idle until shoppers arrive
+    runner.start(user_count=users, spawn_rate=min(max(users, 1), SPAWN_RATE))  # users idle until shoppers come
     gevent.sleep(max(0.0, float(config.get("start_at", 0.0)) - time.time()))
     tills.start()
     window = (plan.window[1] - plan.window[0]) / tills.compression

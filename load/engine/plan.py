@@ -18,6 +18,8 @@ from scanrush.domain.world import World, store_cumulative_weights
 from scanrush.rng import LIVE_REPLICATION, ReplicationSeeds
 from scanrush.scenario.schema import Scenario
 
+SPAWN_RATE = 100
+"""Locust users started per second (Locust warns above 100); the orchestrator leaves time for the ramp."""
 DEFAULT_WINDOW = 180.0
 """Seconds of the promotion a live run covers unless the scenario says otherwise: 3 minutes at the peak."""
 
