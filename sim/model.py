@@ -22,7 +22,17 @@ from scanrush.domain.outcomes import Cause, Outcome
 from scanrush.domain.profile import RushProfile, arrival_times
 from scanrush.domain.replies import Reply
 from scanrush.domain.shoppers import Shopper, ShopperFactory, duration_sampler
-from scanrush.domain.visit import Answer, Exchange, Till, TimedOut, Visit, Wait, visit
+from scanrush.domain.visit import (
+    PAID_DIRECTLY,
+    Answer,
+    Exchange,
+    Till,
+    TimedOut,
+    Visit,
+    Wait,
+    direct_payment,
+    visit,
+)
 from scanrush.domain.world import Terminal, World, store_cumulative_weights
 from scanrush.network.link import ZoneLink
 from scanrush.network.tcp import request_leg, response_leg
@@ -200,6 +210,11 @@ class SimTerminal:
         """Drive the shared visit flow on simulated time."""
         promo = self.promo
         env = promo.env
+        direct = direct_payment(shopper)
+        if direct is not None:  # half the shoppers: one wait, no flow to drive
+            yield env.timeout(direct)
+            self._done(shopper, PAID_DIRECTLY.outcome, None, arrived, env.now)
+            return
         flow = visit(shopper, self.till, promo.retry_u, promo.collector, lambda: env.now)
         answer: Answer = None
         try:
@@ -212,7 +227,9 @@ class SimTerminal:
                     answer = yield from self._exchange(step, shopper)
         except StopIteration as stop:
             result: Visit = stop.value
-        promo.gateway.ledger.settle(result.trades, result.acknowledged, result.paid_otherwise, env.now, forget=True)
+        if result.trades:
+            promo.gateway.ledger.settle(result.trades, result.acknowledged, result.paid_otherwise, env.now,
+                                        forget=True)
         self._done(shopper, result.outcome, result.cause, arrived, env.now)
 
     def _exchange(self, step: Exchange, shopper: Shopper) -> Generator[simpy.Event, Any, Reply | TimedOut]:

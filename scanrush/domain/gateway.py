@@ -9,7 +9,7 @@ state live in :mod:`scanrush.domain.ledger`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from scanrush.domain.codes import decode, is_alipay, shape_of
 from scanrush.domain.replies import FAILED, MERCHANT_HUABEI_OFF, SUCCESS, UNKNOWN, WAITING, Reply
@@ -19,8 +19,7 @@ PCREDIT = "PCREDIT"
 BALANCE = "ALIPAYACCOUNT"
 
 
-@dataclass(frozen=True, slots=True)
-class PayRequest:
+class PayRequest(NamedTuple):
     """What a terminal sends with ``alipay.trade.pay`` (scene=bar_code)."""
 
     out_trade_no: str
@@ -61,8 +60,7 @@ class BuyerProfile:
     confirm_time: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class Load:
+class Load(NamedTuple):
     """What the gateway's capacity says about this request."""
 
     busy: bool = False
@@ -70,8 +68,7 @@ class Load:
     rate_limited: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     reply: Reply
     creates_trade: bool = False
     confirm_in: float | None = None

@@ -7,7 +7,7 @@ and the live path attribute a failure to the same cause.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from scanrush.domain.outcomes import Cause
 
@@ -51,8 +51,7 @@ SUB_CODE_CAUSES: dict[str, Cause] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(NamedTuple):
     """One gateway answer: envelope code, business sub_code and the trade's state."""
 
     code: str

@@ -15,8 +15,8 @@ over real HTTP: neither re-implements it.  The flow is Alipay's F2F demo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from scanrush.domain.outcomes import Cause
 from scanrush.domain.replies import (
@@ -44,19 +44,16 @@ class Status(StrEnum):
     UNRESOLVED = "unresolved"
 
 
-@dataclass(frozen=True, slots=True)
-class Send:
+class Send(NamedTuple):
     op: Op
     read_timeout: float
 
 
-@dataclass(frozen=True, slots=True)
-class Sleep:
+class Sleep(NamedTuple):
     seconds: float
 
 
-@dataclass(frozen=True, slots=True)
-class Finish:
+class Finish(NamedTuple):
     status: Status
     cause: Cause | None = None
     fund_channel: str | None = None
