@@ -20,6 +20,33 @@ Layout::
     client.py            typed stdlib HTTP client for the harness (no aiohttp import)
 
 Importing this package does not import aiohttp: only the server modules need it.
+
+Behaviour is Toxiproxy 2.12's (``shared/reference/toxiproxy.md``), quirks included:
+``"Logger": {}`` in proxy objects, 200 (not 201) for a new toxic, text/plain error
+bodies except ``/populate``'s, a ``:0`` listen always counting as a change. Known
+differences, all deliberate:
+
+=========================================  ==========================================  ===========================
+what                                       toxiproxy-server 2.12                       here
+=========================================  ==========================================  ===========================
+fragile toxic settings                     accepted (see ``api.py``'s table)           400 ``bad request body``
+``-seed``                                  accepted, ignored                           seeds every random draw
+default ``-host``                          ``localhost``                               ``127.0.0.1``
+``-config`` that cannot be applied         logged, server starts anyway                exit 2 (input) / 3 (bind)
+runtime metrics                            ``go_*``, build info                        ``python_info``, ``process_*``
+toxicity draw when a neighbour toxic is    redrawn (the stub restarts)                 kept: a connection stays
+added behind it or removed                                                             affected or not
+``reset_peer`` updated/removed mid-wait    the API call blocks until it fires          closes at once
+``slow_close`` updated/removed mid-delay   end of stream lost, link hangs              end of stream passed on
+upstream dial                              in the accept loop (one at a time)          concurrent
+handler timeout                            25 s, then 503                              none (handlers never block)
+request id on 404/405                      absent (mux middleware skipped)             present
+``Server`` response header                 absent                                      aiohttp's
+decoder error texts                        Go's                                        Go's wording, not verbatim
+``/reset`` order                           map order (random)                          creation order
+logs                                       zerolog JSON on stdout, ``LOG_LEVEL``       ``logging`` on stderr,
+                                                                                       ``LOG_LEVEL``
+=========================================  ==========================================  ===========================
 """
 
 from __future__ import annotations

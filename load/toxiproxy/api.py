@@ -6,16 +6,17 @@ exists only when a metrics flag is on (and then answers any method).
 
 Where the real server is fragile this one answers 400 instead:
 
-=====================================================  ================================  ==========================
-input                                                  Toxiproxy 2.12                     here
-=====================================================  ================================  ==========================
-``slicer`` with ``average_size: 0`` (or missing)       server dies (stack overflow)       400 ``bad request body``
-``slicer`` with ``size_variation >= average_size``     may cut empty pieces, recurse      400 ``bad request body``
-negative ``latency``/``jitter``                        treated as no delay / no jitter    400 ``bad request body``
-negative ``rate``                                      treated like ``rate: 0``           400 ``bad request body``
-negative ``timeout``/``delay``/``bytes``/sizes         treated as 0 (or fire at once)     400 ``bad request body``
-an unexpected failure inside a handler                 500 with Go's error text           500 ``internal error``
-=====================================================  ================================  ==========================
+==================================================  ==========================================  ========================
+input                                               Toxiproxy 2.12                              here
+==================================================  ==========================================  ========================
+``slicer`` with ``average_size: 0`` (or missing)    server dies (stack overflow)                400 ``bad request body``
+``slicer`` with ``size_variation >= average_size``  cuts outside the chunk: panic or no end     400 ``bad request body``
+``slicer`` with negative sizes                      recursion without end                       400 ``bad request body``
+negative ``rate``                                   panics (negative slice bound), server dies  400 ``bad request body``
+negative ``latency``/``jitter``                     no delay / no jitter                        400 ``bad request body``
+negative ``timeout``/``delay``/``bytes``            same as 0, or fires at once                 400 ``bad request body``
+an unexpected failure inside a handler              500 with Go's error text                    500 ``internal error``
+==================================================  ==========================================  ========================
 
 Bind and resolve failures stay 500 with Go's message, as clients expect.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -188,3 +189,25 @@ def test_client_does_not_import_aiohttp() -> None:
     code = "import sys, load.toxiproxy.client, load.toxiproxy; print('aiohttp' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30)
     assert result.stdout.strip() == "False"
+
+
+def test_in_process_server_start_and_stop(echo: EchoServer) -> None:
+    from load.toxiproxy.server import ToxiproxyServer
+
+    async def scenario() -> None:
+        server = ToxiproxyServer(port=0, seed=1)
+        await server.start()
+        assert server.port != 0
+        client = ToxiproxyClient(server.api_url)
+        proxy = await asyncio.to_thread(client.create_proxy, "zone", echo.address)
+        await asyncio.to_thread(_echo_once, proxy.port)
+        await server.stop()
+        with pytest.raises(ToxiproxyUnreachableError):
+            await asyncio.to_thread(client.version)
+
+    asyncio.run(scenario())
+
+
+def _echo_once(port: int) -> None:
+    with connect(port) as sock:
+        round_trip(sock)

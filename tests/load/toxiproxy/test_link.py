@@ -191,3 +191,18 @@ def test_same_seed_key_same_draws() -> None:
     first, second = asyncio.run(scenario()), asyncio.run(scenario())
     assert first == second
     assert 3 <= sum(first) <= 17
+
+
+def test_limit_data_count_survives_an_update() -> None:
+    async def scenario() -> None:
+        link, _source, dest = make_link()
+        limit = entry("cap", "limit_data", bytes=10)
+        link.append(limit)
+        link.feed(b"123456")
+        limit.toxic = limit.toxic.merged({"bytes": 8})  # what an API update does, then restarts the stage
+        link.restart(limit)
+        link.feed(b"789")
+        assert (bytes(dest.written), dest.closed) == (b"12345678", True)
+        link.teardown()
+
+    asyncio.run(scenario())
