@@ -90,6 +90,10 @@ class Collector:
         """Spread a request's service time over the minutes it spans."""
         series = self.series["gateway_busy"]
         end = start + service
+        minute = int(start // 60.0)
+        if minute < self.minutes - 1 and end <= (minute + 1) * 60.0:  # the usual case: within one minute
+            series[minute] += service
+            return
         while start < end:
             minute = self._minute(start)
             boundary = (minute + 1) * 60.0 if minute < self.minutes - 1 else end

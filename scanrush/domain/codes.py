@@ -26,7 +26,7 @@ def accepts(formats: Sequence[CodeFormat], prefix: int, length: int) -> bool:
 
 
 def is_alipay(prefix: int, length: int) -> bool:
-    return accepts((ALIPAY,), prefix, length)
+    return 25 <= prefix <= 30 and 16 <= length <= 24  # ALIPAY's ranges, inlined: runs per payment
 
 
 _DOUBLED = str.maketrans("0123456789", "0246813579")
@@ -35,8 +35,10 @@ _DOUBLED = str.maketrans("0123456789", "0246813579")
 
 def _luhn_digit(digits: str) -> int:
     """The Luhn check digit for ``digits`` (it catches every single-digit substitution)."""
-    doubled = digits[::-2].translate(_DOUBLED)  # from the right: 1st, 3rd, ... are doubled
-    total = sum(map(int, doubled)) + sum(map(int, digits[-2::-2]))
+    # From the right the 1st, 3rd, ... digits are doubled; summing the ASCII bytes and taking
+    # off 48 per digit adds the digits up without converting each one (this runs per payment).
+    both = (digits[::-2].translate(_DOUBLED) + digits[-2::-2]).encode("ascii")
+    total = sum(both) - 48 * len(both)
     return (10 - total % 10) % 10
 
 

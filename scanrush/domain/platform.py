@@ -68,7 +68,10 @@ class GatewayCore:
     def _pay_load(self, merchant: int, now: float) -> Load:
         error_rate = self._brownout_error_rate(now)
         brownout_error = error_rate > 0 and self._uniform() < error_rate
-        return Load(brownout_error=brownout_error, rate_limited=self._rate_limited(merchant, now))
+        rate_limited = self._rate_limited(merchant, now)
+        if not (brownout_error or rate_limited):
+            return IDLE
+        return Load(brownout_error=brownout_error, rate_limited=rate_limited)
 
     def _rate_limited(self, merchant: int, now: float) -> bool:
         """Token bucket per merchant: ``rate_limit`` pay requests per second, burst of one second."""
