@@ -57,9 +57,16 @@ class ServerProcess:
     def __init__(self, argv: Sequence[str], ready: str, what: str) -> None:
         self.what = what
         self.lines: deque[str] = deque(maxlen=50)
+        # Own process group: a Ctrl-C at the terminal goes to the whole foreground group, and the
+        # gateway and Toxiproxy must outlive it (the interrupted run still tears the faults down and
+        # audits the ledger); LiveRun stops them itself, in order.
         self.process = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.url = self._wait_ready(re.compile(ready))
+                                        env={**os.environ, "PYTHONUNBUFFERED": "1"}, process_group=0)
+        try:
+            self.url = self._wait_ready(re.compile(ready))
+        except BaseException:  # Ctrl-C while it starts: it did not get the SIGINT, so stop it here
+            self.stop()
+            raise
         threading.Thread(target=self._drain, daemon=True).start()
 
     def _wait_ready(self, pattern: re.Pattern[str]) -> str:
@@ -201,21 +208,32 @@ class LiveRun:
 
     def _start_engines(self, workdir: Path, faults: FaultLayer, gateway_url: str,
                        start_at: float) -> list[subprocess.Popen[bytes]]:
-        engines = []
-        parts = max(1, self.options.processes)
-        for part in range(parts):
-            config = {
-                "scenario": self.options.scenario_path, "overrides": list(self.options.overrides),
-                "window": list(self.window), "terminals": self.options.terminals, "partition": [part, parts],
-                "zones": {str(z): {"host": h, "port": p} for z, (h, p) in faults.endpoints().items()},
-                "out": str(workdir / f"engine-{part}.json"), "compression": self.compression,
-                "settle_url": gateway_url.replace("/gateway.do", "/control/ledger"),
-                "start_at": start_at, "tag": f"L{part}", "drain_seconds": self.options.drain_seconds,
-            }
-            path = workdir / f"engine-{part}.config.json"
-            path.write_text(json.dumps(config))
-            engines.append(subprocess.Popen(_python("load.engine", str(path)), env={**os.environ}))
+        engines: list[subprocess.Popen[bytes]] = []
+        try:
+            for part in range(max(1, self.options.processes)):
+                engines.append(self._start_engine(workdir, faults, gateway_url, start_at, part))
+        except BaseException:  # Ctrl-C between two starts: those already running did not get the SIGINT
+            for engine in engines:
+                self._stop(engine)
+            raise
         return engines
+
+    def _start_engine(self, workdir: Path, faults: FaultLayer, gateway_url: str, start_at: float,
+                      part: int) -> subprocess.Popen[bytes]:
+        parts = max(1, self.options.processes)
+        config = {
+            "scenario": self.options.scenario_path, "overrides": list(self.options.overrides),
+            "window": list(self.window), "terminals": self.options.terminals, "partition": [part, parts],
+            "zones": {str(z): {"host": h, "port": p} for z, (h, p) in faults.endpoints().items()},
+            "out": str(workdir / f"engine-{part}.json"), "compression": self.compression,
+            "settle_url": gateway_url.replace("/gateway.do", "/control/ledger"),
+            "start_at": start_at, "tag": f"L{part}", "drain_seconds": self.options.drain_seconds,
+        }
+        path = workdir / f"engine-{part}.config.json"
+        path.write_text(json.dumps(config))
+        # Own process group: the terminal's Ctrl-C reaches an engine only through _wait, once it can
+        # take it (a SIGINT during Locust's import would kill it with a traceback, its results unwritten).
+        return subprocess.Popen(_python("load.engine", str(path)), env={**os.environ}, process_group=0)
 
     def _wait(self, engines: list[subprocess.Popen[bytes]]) -> None:
         try:
