@@ -94,12 +94,17 @@ class FaultLayer:
     """Proxies per zone, toxics, loss rules and the outage schedule; ``close()`` undoes it all."""
 
     def __init__(self, client: ToxiproxyClient, scenario: Scenario, upstream: str, *,
-                 rules: LossRules | None = None, fallback_reason: str = "") -> None:
+                 rules: LossRules | None = None, fallback_reason: str = "", loss_off: bool = False,
+                 shared_server: bool = False) -> None:
+        """``shared_server``: an external Toxiproxy others may use: never ``/reset`` it, only
+        create and delete our own (``scanrush-``) proxies, which takes their toxics with them."""
         self.client = client
         self.scenario = scenario
         self.upstream = upstream
         self.rules = rules
         self.fallback_reason = fallback_reason
+        self.loss_off = loss_off
+        self.shared_server = shared_server
         self.zones: list[ZoneProxy] = []
         self.applied: list[dict[str, Any]] = []
         self._stop = threading.Event()
@@ -108,7 +113,8 @@ class FaultLayer:
     # ------------------------------------------------------------------ set-up
 
     def open(self) -> FaultLayer:
-        self.client.reset()
+        if not self.shared_server:
+            self.client.reset()
         for index, zone in enumerate(self.scenario.mall.zones):
             name = PREFIX + zone.name
             with contextlib.suppress(ToxiproxyError):
@@ -122,7 +128,9 @@ class FaultLayer:
     def _apply_profile(self, zone: ZoneProxy) -> None:
         toxics = base_toxics(zone.network, keepalive=self.scenario.pos.keepalive)
         loss = zone.network.loss
-        if loss > 0 and self.rules is not None:
+        if loss > 0 and self.loss_off:
+            zone.loss_mechanism = "off (--packet-loss off)"
+        elif loss > 0 and self.rules is not None:
             self.rules.set_loss(zone.port, loss)
             zone.loss_mechanism = "nftables"
         elif loss > 0:
@@ -168,7 +176,7 @@ class FaultLayer:
     def _outage(self, zone: ZoneProxy, start: bool, at: float) -> None:
         if self.rules is not None:
             self.rules.set_loss(zone.port, 1.0 if start else zone.network.loss)
-            how = "nftables: every packet dropped"
+            how = "nftables: every packet dropped" if start else "nftables: back to the zone's loss"
         elif start:
             self.client.add_toxic(zone.name, "timeout", name=OUTAGE, stream="upstream", attributes={"timeout": 0})
             how = "timeout toxic (requests swallowed)"
@@ -186,7 +194,8 @@ class FaultLayer:
         if self._thread is not None:
             self._thread.join(timeout=5.0)
         errors: list[str] = []
-        for action in (self.client.reset, self._delete_proxies):
+        actions = (self._delete_proxies,) if self.shared_server else (self.client.reset, self._delete_proxies)
+        for action in actions:
             try:
                 action()
             except ToxiproxyError as exc:
@@ -203,11 +212,20 @@ class FaultLayer:
             except ToxiproxyError:
                 continue
 
+    def loss_mechanism(self) -> dict[str, Any]:
+        """How the zones' packet loss is realised, for the result file and the summary."""
+        lossy = [z for z in self.zones if z.network.loss > 0]
+        if not lossy:
+            return {"mechanism": "none", "reason": "no zone has packet loss"}
+        if self.loss_off:
+            return {"mechanism": "off", "reason": "--packet-loss off"}
+        if self.rules is not None:
+            return {**self.rules.describe(), "ports": {z.name: z.port for z in lossy}}
+        return {"mechanism": "toxic-approximation", "reason": self.fallback_reason}
+
     def describe(self) -> dict[str, Any]:
         described: dict[str, Any] = {"zones": [z.describe() for z in self.zones], "schedule": self.applied}
+        described["packet_loss"] = self.loss_mechanism()
         if self.rules is not None:
-            described["packet_loss"] = self.rules.describe()
             described["dropped"] = {str(port): c.dropped for port, c in self.rules.counters().items()}
-        else:
-            described["packet_loss"] = {"mechanism": "toxic-approximation", "reason": self.fallback_reason}
         return described

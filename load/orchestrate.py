@@ -177,20 +177,24 @@ class LiveRun:
     def _faults(self, client: ToxiproxyClient, gateway_url: str) -> FaultLayer:
         upstream = re.sub(r"^https?://([^/]+).*$", r"\1", gateway_url)
         rules, reason = self._loss_rules()
-        self.mechanism = (rules.describe() if rules is not None
-                          else {"mechanism": "toxic-approximation", "reason": reason})
-        layer = FaultLayer(client, self.scenario, upstream, rules=rules, fallback_reason=reason)
+        layer = FaultLayer(client, self.scenario, upstream, rules=rules, fallback_reason=reason,
+                           loss_off=self.options.packet_loss == "off",
+                           shared_server=self.options.toxiproxy_url is not None)
         try:
-            return layer.open()
+            layer.open()
         except BaseException:
             layer.close()
             raise
+        self.mechanism = layer.loss_mechanism()
+        return layer
 
     def _loss_rules(self) -> tuple[LossRules | None, str]:
         if self.options.packet_loss == "off":
             return None, "packet loss switched off (--packet-loss off)"
         if self.options.packet_loss == "toxics":
             return None, "toxic approximation requested (--packet-loss toxics)"
+        if self.options.toxiproxy_url:
+            return None, "external Toxiproxy: a private network namespace could not reach it"
         if not in_private_netns():
             capability = probe()
             return None, ("not inside a private network namespace" if capability
@@ -241,11 +245,19 @@ class LiveRun:
                 engine.wait()
         except KeyboardInterrupt:
             self.interrupted = True
-            for engine in engines:
-                if engine.poll() is None:
-                    engine.send_signal(signal.SIGINT)
-            for engine in engines:
-                engine.wait(timeout=60)
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C is enough: finish writing
+            try:
+                for engine in engines:
+                    if engine.poll() is None:
+                        engine.send_signal(signal.SIGINT)
+                for engine in engines:
+                    try:
+                        engine.wait(timeout=60)
+                    except subprocess.TimeoutExpired:
+                        engine.kill()
+                        engine.wait()
+            finally:
+                signal.signal(signal.SIGINT, previous)
 
     @staticmethod
     def _stop(engine: subprocess.Popen[bytes]) -> None:

@@ -80,6 +80,7 @@ class LiveTills:
         self.retry_u = uniform_source(np.random.default_rng(plan.seeds.retry))
         self._lanes, self._lane_of = self._build_lanes()
         self._unclaimed = list(reversed(plan.terminal_ids))
+        self._kept: dict[int, http.client.HTTPConnection] = {}
         self._t0 = 0.0
         self.dispatched_all = False
         self.in_system = 0
@@ -186,40 +187,46 @@ class LiveTills:
                         self._sleep_scenario(step.seconds)
                     answer = None
                 else:
-                    answer = self._exchange(step, endpoint)
+                    answer = self._exchange(step, endpoint, till.terminal)
         except StopIteration as stop:
             result: Visit = stop.value
             return result
 
     # ------------------------------------------------------------------ the wire
 
-    def _exchange(self, step: Exchange, endpoint: Endpoint) -> Reply | TimedOut:
-        """One request over a fresh connection (or not), with the POS's connect and read timeouts."""
+    def _exchange(self, step: Exchange, endpoint: Endpoint, terminal: int) -> Reply | TimedOut:
+        """One request with the POS's connect and read timeouts: over a fresh connection, or over the
+        till's kept-alive one when ``pos.keepalive`` (reconnecting after any failure)."""
         pos = self.scenario.pos
         body = wire.encode(step.op, step.request, app_id=self.app_id)
         started = time.perf_counter()
-        connection = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=pos.connect_timeout)
-        try:
+        connection = self._kept.pop(terminal, None)
+        if connection is None:
+            connection = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=pos.connect_timeout)
             try:
                 connection.connect()
             except OSError as exc:
+                connection.close()
                 self._report(step, started, 0, exc)
                 return TimedOut(False)
-            assert connection.sock is not None
-            connection.sock.settimeout(step.read_timeout)
-            try:
-                connection.request("POST", endpoint.path, body,
-                                   {"Content-Type": wire.FORM, "Connection": "close"})
-                response = connection.getresponse()
-                data = response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                # Timed out or cut off after sending: the gateway may have acted (ambiguous).
-                self._report(step, started, 0, exc)
-                return TimedOut(True)
-            self._report(step, started, len(data), None)
-            return wire.decode(step.op, data)
-        finally:
+        assert connection.sock is not None
+        connection.sock.settimeout(step.read_timeout)
+        headers = {"Content-Type": wire.FORM, "Connection": "keep-alive" if pos.keepalive else "close"}
+        try:
+            connection.request("POST", endpoint.path, body, headers)
+            response = connection.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            # Timed out or cut off after sending: the gateway may have acted (ambiguous).
             connection.close()
+            self._report(step, started, 0, exc)
+            return TimedOut(True)
+        if pos.keepalive and not response.will_close:
+            self._kept[terminal] = connection
+        else:
+            connection.close()
+        self._report(step, started, len(data), None)
+        return wire.decode(step.op, data)
 
     def _report(self, step: Exchange, started: float, size: int, exc: BaseException | None) -> None:
         if self.on_request is not None:

@@ -210,8 +210,9 @@ def reexec_in_netns(
 
     The child is ``unshare -n -- python -m load.packetloss.enter ARGV...``: the entry module
     brings ``lo`` up and execs ARGV with :data:`MARKER` set.  A child killed by signal N
-    returns 128+N, like a shell.  SIGTERM sent to us is passed on; Ctrl-C reaches the child
-    through the terminal's process group, and we wait for it to finish writing its results.
+    returns 128+N, like a shell.  The child runs in its own process group, so a Ctrl-C at the
+    terminal reaches only us; SIGINT and SIGTERM are passed on exactly once, and we wait for
+    the child to finish writing its results.
     With ``timeout`` (seconds) a child still running then is killed and InfrastructureError raised.
     """
     cap = capability if capability is not None else probe()
@@ -219,7 +220,7 @@ def reexec_in_netns(
         raise InfrastructureError(f"cannot run in a private network namespace: {cap.reason}")
     child_env = {**env, MARKER: str(netns_inode() or 0)}
     cmd = [*cap.unshare, "--", sys.executable, "-m", "load.packetloss.enter", *argv]
-    with subprocess.Popen(cmd, env=child_env) as child:
+    with subprocess.Popen(cmd, env=child_env, process_group=0) as child:
         previous = _forward_sigterm(child)
         try:
             rc = _wait(child, timeout)
@@ -235,7 +236,8 @@ def _wait(child: subprocess.Popen[bytes], timeout: float | None) -> int:
         try:
             return child.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
         except KeyboardInterrupt:
-            continue  # the child got the same SIGINT; let it write partial results and exit
+            child.send_signal(signal.SIGINT)  # its own process group: only we got the Ctrl-C
+            continue
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
