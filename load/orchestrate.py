@@ -286,4 +286,5 @@ class LiveRun:
         stats.ledger = {key: int(value) for key, value in view.get("audit", {}).items()}
         stats.ledger["waiting_at_end"] = max(stats.ledger.get("waiting_at_end", 0), len(view.get("waiting", [])))
         stats.gateway = {key: float(value) for key, value in metrics.items() if isinstance(value, (int, float))}
+        stats.gateway["rejected_busy"] = float(metrics.get("busy_rejections", 0))  # the simulator's name
         stats.extra["ledger_view"] = {"double_charged_buyers": view.get("double_charged_buyers", {})}
