@@ -17,6 +17,7 @@ HUABEI_FEE = 0.006
 """Face-to-face standard merchant rate (alipay.md §4); Huabei receipts fall under it."""
 _PAID = (Outcome.PAID_HUABEI, Outcome.PAID_OTHER, Outcome.PAID_OTHER_AFTER_FAILURE, Outcome.UNRESOLVED)
 _LOST = (Outcome.LEFT_UNPAID, Outcome.ABANDONED_QUEUE)
+_PAID_OTHER = Outcome.PAID_OTHER
 
 
 class Collector:
@@ -40,6 +41,11 @@ class Collector:
                  "huabei_checkouts", *(f"failures_{c.value}" for c in CAUSES)]
         self.series = {name: [0.0] * self.minutes for name in names}
         self._arrivals = self.series["arrivals"]
+        self._abandoned = self.series["abandoned"]
+        self._huabei_checkouts = self.series["huabei_checkouts"]
+        self._paid_huabei = self.series["paid_huabei"]
+        self._huabei_failed = self.series["huabei_failed"]
+        self._failures = {c: self.series[f"failures_{c.value}"] for c in CAUSES}
         self.payment_latency_of: Callable[[float], None] = self.payment_latency_histogram.record
 
     def _minute(self, t: float) -> int:
@@ -64,27 +70,33 @@ class Collector:
         self.retries += 1
 
     def finish(self, outcome: Outcome, cause: Cause | None, basket: float, arrived: float, now: float) -> None:
+        # Runs once per shopper: the minute is computed inline and the series looked up once
+        # (self._minute and self.series[...] cost a call or a dict lookup each).
         self.outcomes[outcome] += 1
-        minute = self._minute(now)
+        minute = int(now // 60.0)
+        if minute >= self.minutes:
+            minute = self.minutes - 1
+        if outcome is _PAID_OTHER:  # the commonest outcome: paid, then only the checkout time
+            self.revenue += basket
+            self.checkout_time.record(now - arrived)
+            return
         if outcome in _PAID:
             self.revenue += basket
         elif outcome in _LOST:
             self.revenue_lost += basket
         if outcome is Outcome.ABANDONED_QUEUE:
-            self.series["abandoned"][minute] += 1
+            self._abandoned[minute] += 1
             return
         self.checkout_time.record(now - arrived)
-        if outcome is Outcome.PAID_OTHER:
-            return
-        self.series["huabei_checkouts"][minute] += 1
+        self._huabei_checkouts[minute] += 1
         if outcome is Outcome.PAID_HUABEI:
             self.huabei_revenue += basket
-            self.series["paid_huabei"][minute] += 1
+            self._paid_huabei[minute] += 1
             return
         failed_cause = cause or Cause.NETWORK
         self.by_cause[failed_cause][outcome] += 1
-        self.series["huabei_failed"][minute] += 1
-        self.series[f"failures_{failed_cause.value}"][minute] += 1
+        self._huabei_failed[minute] += 1
+        self._failures[failed_cause][minute] += 1
 
     def gateway_busy(self, start: float, service: float) -> None:
         """Spread a request's service time over the minutes it spans."""

@@ -29,15 +29,21 @@ def is_alipay(prefix: int, length: int) -> bool:
     return 25 <= prefix <= 30 and 16 <= length <= 24  # ALIPAY's ranges, inlined: runs per payment
 
 
-_DOUBLED = str.maketrans("0123456789", "0246813579")
+_DOUBLED = bytes.maketrans(b"0123456789", b"0246813579")
 """Each digit doubled, digits of the product summed (Luhn's 2*d - 9 for d >= 5)."""
+_ISSUED: dict[str, None] = {}
+"""Codes :func:`make_code` issued lately: their check digit is right by construction, so
+:func:`check_digit_ok` need not recompute it when the gateway sees them moments later."""
+_ISSUED_KEPT = 4096
 
 
 def _luhn_digit(digits: str) -> int:
     """The Luhn check digit for ``digits`` (it catches every single-digit substitution)."""
     # From the right the 1st, 3rd, ... digits are doubled; summing the ASCII bytes and taking
     # off 48 per digit adds the digits up without converting each one (this runs per payment).
-    both = (digits[::-2].translate(_DOUBLED) + digits[-2::-2]).encode("ascii")
+    # bytes.translate with a 256-byte table is ~3x cheaper than str.translate.
+    ascii_digits = digits.encode("ascii")
+    both = ascii_digits[::-2].translate(_DOUBLED) + ascii_digits[-2::-2]
     total = sum(both) - 48 * len(both)
     return (10 - total % 10) % 10
 
@@ -51,14 +57,34 @@ def make_code(prefix: int, length: int, number: int) -> str:
     """
     body = str(number).rjust(length - 3, "0")[-(length - 3):]
     head = f"{prefix:02d}{body}"
-    return head + str(_luhn_digit(head))
+    code = head + str(_luhn_digit(head))
+    if len(_ISSUED) >= _ISSUED_KEPT:
+        _ISSUED.clear()
+    _ISSUED[code] = None
+    return code
+
+
+def check_digit_ok(code: str) -> bool:
+    """Whether an all-digit ``code`` of at least 4 digits passes its check digit (:func:`decode`'s test)."""
+    return code in _ISSUED or _luhn_digit(code[:-1]) == int(code[-1])
 
 
 def decode(code: str) -> int | None:
     """The number a well-formed code was issued for, or None if it fails its check digit."""
-    if len(code) < 4 or not code.isdigit() or _luhn_digit(code[:-1]) != int(code[-1]):
+    if len(code) < 4 or not code.isdigit() or not check_digit_ok(code):
         return None
     return int(code[2:-1])
+
+
+def is_valid_alipay(code: str) -> bool:
+    """``shape_of(code)`` is an Alipay shape and ``decode(code)`` is not None: the gateway's code check, in one call."""
+    length = len(code)
+    if length < 2 or not code.isdigit():
+        return False
+    prefix = int(code[:2])
+    if not (25 <= prefix <= 30 and 16 <= length <= 24):
+        return False
+    return check_digit_ok(code)
 
 
 def shape_of(code: str) -> tuple[int, int] | None:

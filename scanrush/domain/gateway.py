@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
-from scanrush.domain.codes import decode, is_alipay, shape_of
+from scanrush.domain.codes import is_valid_alipay
 from scanrush.domain.replies import FAILED, MERCHANT_HUABEI_OFF, SUCCESS, UNKNOWN, WAITING, Reply
 from scanrush.domain.world import Merchant
 
@@ -79,8 +79,16 @@ class Decision(NamedTuple):
 IDLE = Load()
 
 
+_FAILS: dict[tuple[str, str], Decision] = {}
+
+
 def _fail(sub_code: str, sub_msg: str) -> Decision:
-    return Decision(Reply(FAILED, sub_code, sub_msg))
+    # Decisions are immutable and the messages constants, so each failure is built once.
+    key = (sub_code, sub_msg)
+    found = _FAILS.get(key)
+    if found is None:
+        found = _FAILS[key] = Decision(Reply(FAILED, sub_code, sub_msg))
+    return found
 
 
 def system_error(reason: str) -> Reply:
@@ -108,8 +116,7 @@ def _check_load(load: Load) -> Decision | None:
 def _check_request(request: PayRequest) -> Decision | None:
     if not request.store_id_valid:
         return _fail("ACQ.INVALID_STORE_ID", "store id not valid")
-    shape = shape_of(request.auth_code)
-    if shape is None or not is_alipay(*shape) or decode(request.auth_code) is None:
+    if not is_valid_alipay(request.auth_code):  # shape_of, is_alipay and decode in one call
         return _fail("ACQ.PAYMENT_AUTH_CODE_INVALID", "payment code invalid [SOUNDWAVE_PARSER_FAIL]")
     if not 0.01 <= request.amount <= 100_000_000:
         return _fail("ACQ.TOTAL_FEE_EXCEED", "amount out of range")
@@ -163,5 +170,11 @@ def decide_pay(
     if isinstance(channel, Decision):
         return channel
     if request.amount > password_free_limit:
-        return Decision(Reply(WAITING, fund_channel=channel), creates_trade=True, confirm_in=buyer.confirm_time)
-    return Decision(Reply(SUCCESS, fund_channel=channel), creates_trade=True, confirm_in=0.0)
+        return _new(Decision, (_WAITING_REPLIES[channel], True, buyer.confirm_time, True))
+    return _PAID_NOW[channel]
+
+
+_new = tuple.__new__  # a NamedTuple without its Python-level __new__: this runs per payment
+_WAITING_REPLIES = {channel: Reply(WAITING, fund_channel=channel) for channel in (PCREDIT, BALANCE)}
+_PAID_NOW = {channel: Decision(Reply(SUCCESS, fund_channel=channel), creates_trade=True, confirm_in=0.0)
+             for channel in (PCREDIT, BALANCE)}

@@ -22,6 +22,7 @@ from scanrush.domain.replies import (
     Reply,
 )
 
+_new = tuple.__new__
 REFUNDED = "REFUNDED"
 """Internal: paid then refunded by a cancel; Alipay reports it as TRADE_CLOSED."""
 LATE_WINDOW = 600.0
@@ -131,8 +132,10 @@ class Ledger:
             self.used_codes.discard(request.auth_code)
             if charges + self._audit_trade(trade, False, now) > 1:
                 self.audit.double_charges += 1
-        reply = decision.reply
-        return Reply(reply.code, reply.sub_code, reply.sub_msg, None, reply.fund_channel, trade_no=trade_no)
+        code, sub_code, sub_msg, _, fund_channel, _, _, _ = decision.reply
+        # Reply(code, sub_code, sub_msg, None, fund_channel, trade_no=trade_no), without the
+        # NamedTuple's Python-level __new__ (this runs per trade).
+        return _new(Reply, (code, sub_code, sub_msg, None, fund_channel, None, None, trade_no))
 
     def _credit(self, trade: Trade) -> None:
         self.received[trade.merchant] = self.received.get(trade.merchant, 0.0) + trade.amount

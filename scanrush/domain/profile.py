@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -32,6 +33,24 @@ class RushProfile:
         r0, r1 = self._rates[index], self._rates[index + 1]
         return r0 + (r1 - r0) * (t - t0) / (t1 - t0) if t1 > t0 else r1
 
+    def piece(self, t: float) -> tuple[float, float, float, float, float, float]:
+        """The linear piece of the profile around ``t``: ``(start, end, t0, r0, dr, dt)``.
+
+        For every ``start <= u < end``, ``rate_at(u) == r0 + dr * (u - t0) / dt`` exactly (the same
+        float operations in the same order); a flat piece has ``dr == 0`` and ``dt == 1``, ``t0 == start``.
+        """
+        times, rates = self._times, self._rates
+        index = bisect.bisect_right(times, t) - 1
+        if index < 0:
+            return -math.inf, times[0], times[0], rates[0], 0.0, 1.0
+        if index >= len(times) - 1:
+            return times[-1], math.inf, times[-1], rates[-1], 0.0, 1.0
+        t0, t1 = times[index], times[index + 1]
+        r0, r1 = rates[index], rates[index + 1]
+        if t1 > t0:
+            return t0, t1, t0, r0, r1 - r0, t1 - t0
+        return t0, t1, t0, r1, 0.0, 1.0
+
     def peak(self) -> float:
         return max(self._rates)
 
@@ -54,6 +73,9 @@ def arrival_times(profile: RushProfile, rng: np.random.Generator, start: float, 
     if peak <= 0:
         return
     t = start
+    # profile.rate_at(t), with the piece of the profile kept between candidates (t only grows):
+    # a flat piece of a linear one gives r0 + 0.0 * x / 1.0 == r0, exactly the flat rate.
+    low, high, t0, r0, dr, dt = profile.piece(t)
     while True:
         gaps = rng.exponential(1.0 / peak, 4096).tolist()
         keeps = rng.random(4096).tolist()
@@ -61,7 +83,9 @@ def arrival_times(profile: RushProfile, rng: np.random.Generator, start: float, 
             t += gap
             if t >= end:
                 return
-            if keep * peak < profile.rate_at(t):
+            if not low <= t < high:
+                low, high, t0, r0, dr, dt = profile.piece(t)
+            if keep * peak < (r0 + dr * (t - t0) / dt if dr else r0):
                 yield t
 
 

@@ -219,4 +219,6 @@ class ShopperFactory:
         first = self._serial
         self._serial += BATCH
         serials = range(first, first + BATCH)
-        return [Shopper(*row) for row in zip(*columns.values(), serials, strict=True)]
+        # map() calls Shopper with one item of each column: no row tuple per shopper, no list
+        # comprehension frame.  Every column has BATCH items (as zip(strict=True) would check).
+        return list(map(Shopper, *columns.values(), serials))

@@ -62,6 +62,7 @@ class Finish(NamedTuple):
 
 Action = Send | Sleep | Finish
 
+_new = tuple.__new__
 _PAYING, _POLLING, _CHECKING, _CANCELLING, _DONE = range(5)
 
 
@@ -194,7 +195,7 @@ class TerminalProtocol:
 
     def _send(self, op: Op) -> Send:
         self.requests += 1
-        return Send(op, self._pos.read_timeout)
+        return _new(Send, (op, self._pos.read_timeout))  # Send(op, ...) minus NamedTuple's Python __new__
 
     def _note(self, cause: Cause | None) -> None:
         if self._cause is None:
@@ -203,4 +204,4 @@ class TerminalProtocol:
     def _finish(self, status: Status, detail: str = "", channel: str | None = None) -> Finish:
         self._state = _DONE
         cause = None if status == Status.PAID else (self._cause or Cause.NETWORK)
-        return Finish(status, cause, channel, detail)
+        return _new(Finish, (status, cause, channel, detail))

@@ -75,6 +75,15 @@ class Till:
     on_failure: OnFailure
     tag: str
     """Makes ``out_trade_no`` unique per run (replication or live run)."""
+    _shapes: dict[tuple[int, int], bool] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def reads(self, prefix: int, length: int) -> bool:
+        """``accepts(firmware.accepts, prefix, length)``, remembered per code shape (a handful per run)."""
+        shape = (prefix, length)
+        known = self._shapes.get(shape)
+        if known is None:
+            known = self._shapes[shape] = accepts(self.firmware.accepts, prefix, length)
+        return known
 
 
 _OP_LABEL = {Op.PAY: "pay:", Op.QUERY: "query:", Op.CANCEL: "cancel:"}
@@ -100,7 +109,7 @@ def visit(shopper: Shopper, till: Till, draw: Callable[[], float], observer: Obs
     if direct is not None:
         yield Wait(direct)
         return PAID_DIRECTLY
-    yield Wait(shopper.checkout_time + shopper.scan_time)
+    yield _new(Wait, (shopper.checkout_time + shopper.scan_time, False))  # Wait(...), minus NamedTuple.__new__
     attempt = 0
     first_cause: Cause | None = None
     trades: list[str] = []
@@ -132,7 +141,7 @@ def _attempt(shopper: Shopper, till: Till, attempt: int, *, trades: list[str], d
              observer: Observer, now: Callable[[], float]) -> Generator[Step, Answer, Finish]:
     """One Huabei attempt: the firmware parses the code, then the POS protocol runs."""
     firmware = till.firmware
-    if not accepts(firmware.accepts, shopper.code_prefix, shopper.code_length):
+    if not till.reads(shopper.code_prefix, shopper.code_length):
         observer.attempt("firmware_reject")
         yield Wait(shopper.scan_time)  # the cashier rescans before giving up
         return Finish(Status.FAILED, Cause.FIRMWARE, None, "code format not supported by firmware")
@@ -142,18 +151,21 @@ def _attempt(shopper: Shopper, till: Till, attempt: int, *, trades: list[str], d
     u_risk = shopper.u_risk if first else draw()
     code = shopper.code(attempt)
     out_trade_no = f"T{till.terminal}S{shopper.serial}A{attempt}{till.tag}"
-    request = PayRequest(out_trade_no, garble(code) if misread else code, shopper.basket,
-                         till.merchant.id, till.terminal, store_id_valid=not bad_request)
+    # PayRequest(out_trade_no, code, basket, merchant, terminal, store_id_valid=...) without the
+    # NamedTuple's Python-level __new__ (likewise Exchange below): this runs per attempt.
+    request = _new(PayRequest, (out_trade_no, garble(code) if misread else code, shopper.basket,
+                                till.merchant.id, till.terminal, not bad_request, _SUBJECT))
     trades.append(out_trade_no)
     protocol = TerminalProtocol(till.pos, out_trade_no, query_on_timeout=firmware.query_on_timeout)
     action = protocol.start()
     while True:
         if isinstance(action, Send):
+            op = action.op
             sent = now()
-            answer = yield Exchange(action.op, request, u_risk, action.read_timeout)
-            if action.op is Op.PAY:
+            answer = yield _new(Exchange, (op, request, u_risk, action.read_timeout))
+            if op is _PAY:
                 observer.payment_latency(now() - sent)
-            label = _OP_LABEL[action.op]
+            label = _OP_LABEL[op]
             if isinstance(answer, Reply):
                 observer.attempt(label + answer.key)
                 action = protocol.on_reply(answer)
@@ -166,3 +178,8 @@ def _attempt(shopper: Shopper, till: Till, attempt: int, *, trades: list[str], d
         else:
             yield Wait(action.seconds, protocol_timer=True)
             action = protocol.on_wake()
+
+
+_new = tuple.__new__
+_SUBJECT: str = PayRequest._field_defaults["subject"]
+_PAY = Op.PAY

@@ -110,6 +110,27 @@ class ZoneLink:
             rtt = max(0.1 * self.rtt, rtt + self.jitter * (2.0 * uniform() - 1.0))
         return rtt
 
+    def attempt(self, uniform: Uniform, active: int) -> tuple[float, LossAt, float]:
+        """``(draw_rtt(uniform, active), loss_at(conditions(active)[1]), request_delay(active))`` in one call.
+
+        The simulator asks for all three per request; this is the same arithmetic and the same
+        single jitter draw, with the congestion computed once.
+        """
+        excess = active - self._knee
+        if excess <= 0:
+            rtt, loss = self._uncongested
+        else:
+            rtt = self.rtt + excess * self._rtt_per_request
+            loss = min(self._loss_ceiling, self.loss + excess * self._loss_per_request)
+        if self.jitter > 0.0:
+            rtt = max(0.1 * self.rtt, rtt + self.jitter * (2.0 * uniform() - 1.0))
+        loss_at = self._loss_at.get(loss)
+        if loss_at is None:
+            loss_at = self.loss_at(loss)
+        if self.bandwidth is None:
+            return rtt, loss_at, 0.0
+        return rtt, loss_at, self.request_size * 8.0 / self.bandwidth * max(1, active)
+
     def serialization_delay(self, size: float, active: int) -> float:
         """Seconds to push ``size`` bytes through the zone's bandwidth, shared by the active requests."""
         if self.bandwidth is None:
