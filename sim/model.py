@@ -87,15 +87,23 @@ class Promotion:
 
     # ------------------------------------------------------------------ arrivals
 
-    def _arrivals(self) -> Process:
+    def _start_arrivals(self) -> None:
+        """Arrivals as a chain of timeout callbacks: no process to resume per shopper."""
         env = self.env
         timeout = env.timeout
         arrive = self._arrive
         next_shopper = self._shoppers.__next__
         profile = RushProfile(self.scenario.shoppers.arrivals)
-        for t in arrival_times(profile, self._arrival_rng, 0.0, self.scenario.duration):
-            yield timeout(t - env.now)
-            arrive(next_shopper())
+        times = arrival_times(profile, self._arrival_rng, 0.0, self.scenario.duration)
+
+        def next_arrival(_event: simpy.Event | None = None) -> None:
+            if _event is not None:
+                arrive(next_shopper())
+            t = next(times, None)
+            if t is not None:
+                timeout(t - env.now).callbacks.append(next_arrival)
+
+        next_arrival()
 
     def _arrive(self, shopper: Shopper) -> None:
         now = self.env.now
@@ -127,7 +135,7 @@ class Promotion:
 
     def run(self) -> ReplicationStats:
         env = self.env
-        env.process(self._arrivals())
+        self._start_arrivals()
         env.process(self._sample_queues())
         for terminal in self.terminals:
             env.process(terminal.serve())

@@ -23,7 +23,7 @@ ATTRIBUTES = (
     "code", "code_prefix", "code_length", "not_opened", "frozen", "limit", "used", "confirm_time",
     "confirm_fail", "fallback", "risk", "misread", "bad_request", "after_failure",
 )
-BATCH = 4096
+BATCH = 512
 
 
 class Shopper:
