@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-from multidict import MultiDictProxy
-from yarl import URL
+from aiohttp import hdrs, web
+from multidict import CIMultiDict
+from yarl._quoters import UNQUOTER_PLUS  # what yarl's URL.query decodes with (C)
 
 from load.gateway.business import Answer, Business, Job
 from load.gateway.capacity import Workers
@@ -25,7 +25,7 @@ from load.gateway.clock import ScenarioClock
 from load.gateway.metrics import Metrics
 from load.gateway.parse import Envelope, Rejected, invalid, method_of, parse_envelope
 from load.gateway.settlement import Settlement, checkouts_of
-from load.gateway.wire import METHODS, encode_response, envelope
+from load.gateway.wire import METHODS, RESPONSE_KEYS, encode_fields, envelope, response_key, wrap_response
 from load.world import LiveWorld
 from scanrush.domain.replies import Reply
 from scanrush.units import parse_duration
@@ -36,6 +36,8 @@ if TYPE_CHECKING:  # cryptography is imported only when keys are loaded
 MAX_BODY = 64 * 1024
 """Bytes; a pay request is ~1 kB, so anything near this is not a POS talking."""
 MAX_FIELDS = 64
+_JSON_UTF8 = CIMultiDict({hdrs.CONTENT_TYPE: "application/json; charset=utf-8"})
+"""Every Alipay answer's header (a Response copies it): what ``content_type=..., charset=...`` would set."""
 _NO_METHOD = "(invalid)"
 """Metrics label for requests whose method is missing or unknown (keeps fuzzing from growing the table)."""
 
@@ -81,22 +83,34 @@ class GatewayApp:
     # ------------------------------------------------------------------ gateway.do
 
     async def gateway(self, request: web.Request) -> web.Response:
-        started = time.perf_counter()
+        started = perf_counter()
         params: dict[str, str] = {}
         try:
-            params = await _params(request)
+            content = request.content
+            if content.is_eof() and content.total_bytes <= self.config.max_body:
+                # The whole body is there (the usual case): what read() would return, without its loop.
+                params = _params(request, content.read_nowait())
+            else:
+                params = _params(request, await _read(request))  # still arriving, or too large (413)
             checked = parse_envelope(params, verify=self._verify, granted=self.config.granted)
             job = self.business.prepare(checked.method, checked.biz)
         except Rejected as rejected:
             self.metrics.rejected += 1
             reply = Reply(rejected.code, rejected.sub_code, rejected.sub_msg)
-            answer = Answer(reply, envelope(reply))
+            answer = Answer(reply, encode_fields(envelope(reply)))
+            method = method_of(params)
+            key = response_key(method)
         else:
-            answer = await self._run(checked, job)
-        method = method_of(params)
-        self.metrics.answered(method or _NO_METHOD, answer.reply.key, time.perf_counter() - started)
-        body = encode_response(method, answer.fields, self._signer)
-        return web.Response(text=body, content_type="application/json", charset="utf-8")
+            method = checked.method
+            key = RESPONSE_KEYS[method]
+            if self.business.instant and self.workers.available():
+                # No service time and a free worker: taking it, running the job and giving it back
+                # with nothing in between is the job alone (nothing else runs meanwhile).
+                answer = job(self.clock.now())
+            else:
+                answer = await self._run(checked, job)
+        self.metrics.answered(method or _NO_METHOD, answer.reply, perf_counter() - started)
+        return web.Response(body=wrap_response(key, answer.text, self._signer).encode(), headers=_JSON_UTF8)
 
     async def _run(self, checked: Envelope, job: Job) -> Answer:
         queue_timeout = self.clock.real(self.live.scenario.gateway.queue_timeout)
@@ -158,30 +172,64 @@ class GatewayApp:
         return web.json_response({"scenario_time": self.clock.now(), "compression": self.clock.compression})
 
 
-async def _params(request: web.Request) -> dict[str, str]:
-    """Common parameters from the query string (as SDKs send them) overlaid with the form body."""
+def _params(request: web.Request, body: bytes) -> dict[str, str]:
+    """Common parameters from the query string (as SDKs send them) overlaid with the form ``body``."""
     params = dict(request.query) if request.query_string else {}
-    if request.headers.get("Content-Type", "").lower().startswith("multipart/"):
-        raise invalid("content_type", "send application/x-www-form-urlencoded")
-    body = await request.read()
+    _check_content_type(request)
     if body:
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise invalid("charset", "the body is not utf-8") from None
-        if text.count("&") >= MAX_FIELDS:
+        plain = "%" not in text  # nothing to decode but '+'
+        parts = (text.replace("+", " ") if plain else text).split("&")
+        if len(parts) > MAX_FIELDS:  # MAX_FIELDS or more '&'
             raise invalid("parameters", f"more than {MAX_FIELDS} fields")
-        params.update(_form(text))
+        params.update(_fields(parts, plain))
     return params
 
 
-def _form(text: str) -> MultiDictProxy[str]:
-    """A form body's fields, decoded as a query string (``+`` is a space).
+def _check_content_type(request: web.Request) -> None:
+    if request.headers.get("Content-Type", "").lower().startswith("multipart/"):
+        raise invalid("content_type", "send application/x-www-form-urlencoded")
 
-    yarl's C unquoter does what ``urllib.parse.parse_qsl`` does some 20 times
-    faster; a pay request spends most of its parsing time here otherwise.
+
+async def _read(request: web.Request) -> bytes:
+    """The body, read as aiohttp reads it (413 past ``client_max_size``), after the content type is checked."""
+    _check_content_type(request)
+    return await request.read()
+
+
+def form_fields(text: str) -> dict[str, str]:
+    """A form body's fields, decoded as a query string (``+`` is a space); a repeated name keeps its first value.
+
+    This is ``dict.update(URL.build(query_string=text, encoded=True).query)``, the way
+    yarl parses a query (``query_to_pairs``, with yarl's C unquoter), without the URL
+    and multidict around it.
     """
-    return URL.build(query_string=text, encoded=True).query
+    plain = "%" not in text
+    return _fields((text.replace("+", " ") if plain else text).split("&"), plain)
+
+
+def _fields(parts: list[str], plain: bool) -> dict[str, str]:
+    """:func:`form_fields` of the text split at ``&`` (``plain``: without ``%``, ``+`` already spaces)."""
+    fields: dict[str, str] = {}
+    if plain:
+        for name_value in parts:
+            if name_value:
+                name, _, value = name_value.partition("=")
+                if name not in fields:
+                    fields[name] = value
+        return fields
+    for name_value in parts:
+        if name_value:
+            name, _, value = name_value.partition("=")
+            # the unquoter returns text without '%' or '+' as it is: only the rest goes through it
+            if "%" in name or "+" in name:
+                name = UNQUOTER_PLUS(name)
+            if name not in fields:
+                fields[name] = UNQUOTER_PLUS(value) if "%" in value or "+" in value else value
+    return fields
 
 
 async def _json(request: web.Request) -> Any:

@@ -15,14 +15,13 @@ Huabei and nothing to fall back to, so Alipay finds no payment instrument.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from load.gateway import render
 from load.gateway.clock import ScenarioClock
 from load.gateway.parse import PayArgs, TradeRef, parse_pay, parse_ref, parse_refund
-from load.gateway.wire import CANCEL, CLOSE, PAY, QUERY, REFUND, Fields, envelope
-from load.world import CodeOwner, GatewayStreams, LiveWorld
+from load.gateway.wire import CANCEL, CLOSE, PAY, QUERY, REFUND, Fields, encode_fields, envelope
+from load.world import CodeOwner, GatewayStreams, LiveWorld, store_id
 from scanrush.domain.gateway import BuyerProfile, PayRequest
 from scanrush.domain.ledger import REFUNDED, Trade
 from scanrush.domain.platform import GatewayCore
@@ -35,10 +34,10 @@ UNKNOWN_BUYER = BuyerProfile(huabei_opened=False, frozen=False, available_credit
 NOT_EXIST = Reply(FAILED, "ACQ.TRADE_NOT_EXIST", "trade does not exist")
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(NamedTuple):
     reply: Reply
-    fields: Fields
+    text: str
+    """The ``*_response`` object as JSON text (``encode_fields`` of its fields)."""
 
 
 Job = Callable[[float], Answer]
@@ -48,6 +47,13 @@ class Business:
     def __init__(self, live: LiveWorld, clock: ScenarioClock) -> None:
         self.live = live
         self.clock = clock
+        merchants = range(len(live.world.merchants))
+        self._stores = {store_id(merchant): merchant for merchant in merchants}
+        """``store_id`` text -> merchant: ``live.merchant_of_store`` as a table."""
+        self._store_names = [self._store_name(merchant) for merchant in merchants]
+        service_time = live.scenario.gateway.service_time
+        self.instant = service_time.fixed is not None and float(service_time.fixed) == 0.0
+        """Workers take no time at all (the service time is a fixed 0, brownouts or not), and draw none."""
         self.reset()
 
     def reset(self) -> None:
@@ -68,7 +74,7 @@ class Business:
         out_trade_no = biz.get("out_trade_no")
         if isinstance(out_trade_no, str):
             fields["out_trade_no"] = out_trade_no
-        return Answer(reply, fields)
+        return Answer(reply, encode_fields(fields))
 
     def prepare(self, method: str, biz: Mapping[str, Any]) -> Job:
         """Check ``biz_content`` for ``method`` (raises ``Rejected``) and return the work to do."""
@@ -85,22 +91,32 @@ class Business:
     # ------------------------------------------------------------------ pay
 
     def _pay(self, args: PayArgs) -> Job:
-        merchant, store_valid = self._merchant(args)
-        terminal = _index(args.terminal_id, len(self.live.world.terminals))
-        request = PayRequest(args.out_trade_no, args.auth_code, args.amount, merchant,
-                             -1 if terminal is None else terminal, store_valid, args.subject)
-        owner = self.live.claimed_owner(args.auth_code)  # decide_pay rejects a code failing its check digit
-        ids = render.buyer_ids(owner.shopper.serial if owner else None, args.auth_code)
-        store_name = self._store_name(merchant) if store_valid else None
+        out_trade_no, auth_code, amount, subject, store, terminal_id = args
+        if terminal_id is None:  # the usual request: a store_id and no terminal_id
+            terminal = -1
+            merchant = self._stores.get(store) if store is not None else None
+            store_valid = merchant is not None
+            if merchant is None:
+                merchant = 0
+        else:
+            index = _index(terminal_id, len(self.live.world.terminals))
+            merchant, store_valid = self._merchant(store, index)
+            terminal = -1 if index is None else index
+        request = _new(PayRequest, (out_trade_no, auth_code, amount, merchant, terminal, store_valid, subject))
+        owner = self.live.claimed_owner(auth_code)  # decide_pay rejects a code failing its check digit
+        store_name = self._store_names[merchant] if store_valid else None
+        core = self.core
+        buyer = owner.shopper if owner is not None else UNKNOWN_BUYER
 
         def job(now: float) -> Answer:
-            reply = self.core.handle(Op.PAY, request, owner.shopper if owner else UNKNOWN_BUYER,
-                                     self._u_risk(owner), now)
-            trade = self.core.ledger.trades.get(request.out_trade_no) if reply.trade_no else None
+            reply = core.handle(Op.PAY, request, buyer, self._u_risk(owner), now)
+            trade = core.ledger.trades.get(out_trade_no) if reply.trade_no else None
+            ids = None
             if trade is not None:
                 self._trade_nos[trade.trade_no] = trade.out_trade_no
-            return Answer(reply, render.pay_fields(reply, request.out_trade_no, trade, ids, self.clock,
-                                                            store_name=store_name))
+                ids = render.buyer_ids(owner.shopper.serial if owner is not None else None, auth_code)
+            return _new(Answer, (reply, render.pay_text(reply, out_trade_no, trade, ids, self.clock,
+                                                        store_name=store_name)))
 
         return job
 
@@ -110,18 +126,16 @@ class Business:
             return owner.shopper.u_risk
         return self.streams.retry_risk()
 
-    def _merchant(self, args: PayArgs) -> tuple[int, bool]:
+    def _merchant(self, store: str | None, terminal: int | None) -> tuple[int, bool]:
         """(merchant, store_id valid): the store named by ``store_id``, else the terminal's store.
 
         A request naming no valid store is still charged to the terminal's store
         (if ``terminal_id`` names one) for rate limiting, as the simulator does.
         """
-        world = self.live.world
-        terminal = _index(args.terminal_id, len(world.terminals))
-        fallback = world.terminals[terminal].merchant if terminal is not None else None
-        if args.store_id is None:
+        fallback = self.live.world.terminals[terminal].merchant if terminal is not None else None
+        if store is None:
             return (fallback, True) if fallback is not None else (0, False)
-        merchant = self.live.merchant_of_store(args.store_id)
+        merchant = self._stores.get(store)
         if merchant is None:
             return (fallback if fallback is not None else 0), False
         return merchant, True
@@ -151,12 +165,14 @@ class Business:
         reply = self._op(Op.QUERY, out_trade_no, now)
         trade = self.core.ledger.trades.get(out_trade_no) if reply.code == SUCCESS else None
         ids = self._ids(trade) if trade is not None else None
-        return Answer(reply, render.query_fields(reply, out_trade_no or ref.out_trade_no, trade, ids, self.clock))
+        fields = render.query_fields(reply, out_trade_no or ref.out_trade_no, trade, ids, self.clock)
+        return Answer(reply, encode_fields(fields))
 
     def _cancel(self, ref: TradeRef, now: float) -> Answer:
         out_trade_no = self._resolve(ref)
         reply = self._op(Op.CANCEL, out_trade_no, now)
-        return Answer(reply, render.cancel_fields(reply, out_trade_no or ref.out_trade_no, self.clock, now))
+        return Answer(reply, encode_fields(render.cancel_fields(reply, out_trade_no or ref.out_trade_no, self.clock,
+                                                                now)))
 
     # ------------------------------------------------------------------ refund, close (ledger compositions)
 
@@ -179,8 +195,8 @@ class Business:
         if not already:
             self._op(Op.CANCEL, trade.out_trade_no, now)  # the ledger refunds a paid trade on cancel
         reply = Reply(SUCCESS, trade_no=trade.trade_no)
-        return Answer(reply, render.refund_fields(reply, trade, self._ids(trade), self.clock, now,
-                                                  fund_change=not already))
+        return Answer(reply, encode_fields(render.refund_fields(reply, trade, self._ids(trade), self.clock, now,
+                                                                fund_change=not already)))
 
     def _close(self, ref: TradeRef, now: float) -> Answer:
         trade, status = self._trade_at(ref, now)
@@ -192,19 +208,24 @@ class Business:
         reply = Reply(SUCCESS, trade_no=trade.trade_no)
         fields = envelope(reply)
         fields["out_trade_no"] = trade.out_trade_no
-        return Answer(reply, fields)
+        return Answer(reply, encode_fields(fields))
+
+
+_new = tuple.__new__
+"""A NamedTuple without its Python-level ``__new__`` (per request)."""
 
 
 def _failed(reply: Reply, ref: TradeRef) -> Answer:
-    fields = envelope(reply)
+    fields: Fields = envelope(reply)
     if ref.out_trade_no:
         fields["out_trade_no"] = ref.out_trade_no
-    return Answer(reply, fields)
+    return Answer(reply, encode_fields(fields))
 
 
 def _index(text: str | None, size: int) -> int | None:
     """A decimal id below ``size``, or None."""
-    if text is None or not text.isdigit() or len(text) > 9:
+    # isdecimal, not isdigit: int() refuses digits such as "²" that are not decimal ones.
+    if text is None or not text.isdecimal() or len(text) > 9:
         return None
     value = int(text)
     return value if value < size else None

@@ -19,6 +19,10 @@ class Workers:
         self._slots = asyncio.Semaphore(count)
         self._metrics = metrics
 
+    def available(self) -> bool:
+        """Whether a worker is free with nobody queued for it (``acquire`` would not wait)."""
+        return not self._slots.locked()
+
     async def acquire(self, queue_timeout: float) -> bool:
         """Take a worker, waiting at most ``queue_timeout`` wall seconds; False (counted busy) if none came."""
         metrics = self._metrics

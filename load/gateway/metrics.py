@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from typing import Any
 
+from scanrush.domain.replies import Reply
 from scanrush.stats.histogram import Histogram
 
 _PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 
 
 class Metrics:
-    __slots__ = ("busy_rejections", "by_method", "by_reply", "in_flight", "latency", "queued", "rejected")
+    __slots__ = ("_answers", "busy_rejections", "in_flight", "latency", "queued", "rejected")
 
     def __init__(self) -> None:
-        self.by_method: Counter[str] = Counter()
-        self.by_reply: Counter[str] = Counter()
+        self._answers: dict[tuple[str, str, str | None], int] = {}
+        """(method, code, sub_code) -> answers; per method and per reply key on reading."""
         self.in_flight = 0
         """Requests holding a worker right now."""
         self.queued = 0
@@ -30,24 +30,42 @@ class Metrics:
 
     def clear(self) -> None:
         """Start the counters and the histogram over; the gauges (in flight, queued) stay live."""
-        self.by_method.clear()
-        self.by_reply.clear()
+        self._answers = {}
         self.busy_rejections = 0
         self.rejected = 0
         self.latency = Histogram()
 
-    def answered(self, method: str, key: str, seconds: float) -> None:
-        self.by_method[method] += 1
-        self.by_reply[key] += 1
+    def answered(self, method: str, reply: Reply, seconds: float) -> None:
+        key = (method, reply.code, reply.sub_code)
+        answers = self._answers
+        answers[key] = answers.get(key, 0) + 1
         self.latency.record(seconds)
+
+    @property
+    def by_method(self) -> dict[str, int]:
+        """Answers per method label, in order of first appearance."""
+        counts: dict[str, int] = {}
+        for (method, _code, _sub_code), count in self._answers.items():
+            counts[method] = counts.get(method, 0) + count
+        return counts
+
+    @property
+    def by_reply(self) -> dict[str, int]:
+        """Answers per reply key (``Reply.key``: ``code`` or ``code:sub_code``), in order of first appearance."""
+        counts: dict[str, int] = {}
+        for (_method, code, sub_code), count in self._answers.items():
+            key = Reply(code, sub_code).key
+            counts[key] = counts.get(key, 0) + count
+        return counts
 
     def as_dict(self) -> dict[str, Any]:
         latency = self.latency
         quantiles = latency.percentiles(_PERCENTILES) if latency.count else []
+        by_method = self.by_method
         return {
-            "requests": sum(self.by_method.values()),
-            "by_method": dict(self.by_method),
-            "by_reply": dict(self.by_reply),
+            "requests": sum(by_method.values()),
+            "by_method": by_method,
+            "by_reply": self.by_reply,
             "in_flight": self.in_flight,
             "queued": self.queued,
             "busy_rejections": self.busy_rejections,

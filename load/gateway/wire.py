@@ -14,8 +14,10 @@ The response object is named after the method (dots become underscores, plus
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import lru_cache
+from json.encoder import encode_basestring
 from typing import Any, Protocol
 
 from load.gateway.clock import CHINA, alipay_time
@@ -40,7 +42,6 @@ MESSAGES = {
     "40004": "Business Failed",
     PERMISSION: "Insufficient Permissions",
 }
-_REPLY_FIELDS = ("trade_status", "action", "retry_flag", "trade_no")
 
 Fields = dict[str, Any]
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -55,8 +56,12 @@ class TextVerifier(Protocol):
     def verify(self, text: str, signature: str) -> bool: ...
 
 
+RESPONSE_KEYS = {method: method.replace(".", "_") + "_response" for method in METHODS}
+"""``alipay.trade.pay`` -> ``alipay_trade_pay_response``, made once."""
+
+
 def response_key(method: str | None) -> str:
-    return method.replace(".", "_") + "_response" if method in METHODS else ERROR_RESPONSE
+    return RESPONSE_KEYS.get(method, ERROR_RESPONSE) if method is not None else ERROR_RESPONSE
 
 
 def envelope(reply: Reply) -> Fields:
@@ -65,17 +70,61 @@ def envelope(reply: Reply) -> Fields:
     if reply.sub_code:
         fields["sub_code"] = reply.sub_code
         fields["sub_msg"] = reply.sub_msg or ""
-    for name in _REPLY_FIELDS:
-        value = getattr(reply, name)
-        if value is not None:
-            fields[name] = value
+    # the reply's trade fields, one by one (this runs for every answer)
+    if reply.trade_status is not None:
+        fields["trade_status"] = reply.trade_status
+    if reply.action is not None:
+        fields["action"] = reply.action
+    if reply.retry_flag is not None:
+        fields["retry_flag"] = reply.retry_flag
+    if reply.trade_no is not None:
+        fields["trade_no"] = reply.trade_no
     return fields
+
+
+def encode_fields(fields: Fields) -> str:
+    """The JSON text of a response object, as the gateway writes (and signs) it."""
+    return _ENCODER.encode(fields)
+
+
+json_text: Callable[[str], str] = encode_basestring
+"""The JSON text of a string, as :data:`_ENCODER` writes strings (``ensure_ascii=False``)."""
+
+
+@lru_cache(maxsize=256)
+def envelope_text(code: str, sub_code: str | None, sub_msg: str | None) -> str:
+    """``{"code":…,"msg":…[,"sub_code":…,"sub_msg":…]``: the opening of :func:`envelope`'s object, unclosed.
+
+    Cached: the domain's replies are a small fixed set, and a reply's opening is
+    most of what a failed answer says.
+    """
+    text = f'{{"code":{json_text(code)},"msg":{json_text(MESSAGES.get(code, ""))}'
+    if sub_code:
+        text += f',"sub_code":{json_text(sub_code)},"sub_msg":{json_text(sub_msg or "")}'
+    return text
+
+
+def reply_text(reply: Reply) -> str:
+    """:func:`envelope` as unclosed JSON text: what :func:`encode_fields` writes for it, less the ``}``."""
+    text = envelope_text(reply.code, reply.sub_code, reply.sub_msg)
+    if reply.trade_status is not None:
+        text += f',"trade_status":{json_text(reply.trade_status)}'
+    if reply.action is not None:
+        text += f',"action":{json_text(reply.action)}'
+    if reply.retry_flag is not None:
+        text += f',"retry_flag":{json_text(reply.retry_flag)}'
+    if reply.trade_no is not None:
+        text += f',"trade_no":{json_text(reply.trade_no)}'
+    return text
 
 
 def encode_response(method: str | None, fields: Fields, signer: TextSigner | None = None) -> str:
     """The response body; the signature covers the ``*_response`` object's exact text."""
-    inner = _ENCODER.encode(fields)
-    key = response_key(method)
+    return wrap_response(response_key(method), _ENCODER.encode(fields), signer)
+
+
+def wrap_response(key: str, inner: str, signer: TextSigner | None = None) -> str:
+    """The response body: the JSON text ``inner`` as the ``key`` object (:func:`response_key`), signed if ``signer``."""
     if signer is None:
         return f'{{"{key}":{inner}}}'
     return f'{{"{key}":{inner},"sign":"{signer.sign(inner)}"}}'
