@@ -34,3 +34,12 @@ class Gate:
 def parse_gate(text: str) -> Gate:
     """A gate from its text; ``ValueError`` with a hint for anything else."""
     raise NotImplementedError
+
+
+ZONE_METRICS = ("shoppers", "huabei_checkouts", "huabei_success_rate", "abandonment_rate")
+"""Metrics that ``ReplicationStats.metrics()`` also reports per mall zone, as ``zone_metric(base, zone)``."""
+
+
+def zone_metric(base: str, zone: str) -> str:
+    """The metric key of ``base`` restricted to one mall zone: 'huabei_success_rate[zone=fashion]'."""
+    return f"{base}[zone={zone}]"
