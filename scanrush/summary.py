@@ -11,7 +11,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich import box
 from rich.console import Console
@@ -20,6 +20,9 @@ from rich.table import Table
 from scanrush.domain.outcomes import CAUSES, OUTCOMES
 from scanrush.results import RunResult, metric_direction
 from scanrush.stats.ci import Interval
+
+if TYPE_CHECKING:  # the verdict module imports results; keep the summary's import light
+    from scanrush.verdict import Verdict
 
 KEY_METRICS: tuple[tuple[str, str], ...] = (
     ("huabei_success_rate", "Huabei success rate"),
@@ -284,3 +287,47 @@ def _replications(n: int) -> str:
 
 def _level(confidence: float) -> str:
     return f"{100 * confidence:g}%"
+
+
+# --------------------------------------------------------------------------------------------
+# The verdict
+# --------------------------------------------------------------------------------------------
+
+_MARKS = {"GO": "✓", "NO-GO": "✗", "INCONCLUSIVE": "?"}
+_ASCII_MARKS = {"GO": "PASS", "NO-GO": "FAIL", "INCONCLUSIVE": "????"}
+_STYLES = {"GO": "green", "NO-GO": "red", "INCONCLUSIVE": "yellow"}
+
+
+def render_verdict(verdict: Verdict | None, console: Console, *, note: str | None = None) -> None:
+    """k6-style gate lines: ✓/✗/? per gate with observed value, bound and threshold; then the decision.
+
+    ✓/✗ are plain characters, so they stay in CI logs; a console whose encoding cannot show them
+    gets PASS/FAIL instead.
+    """
+    if verdict is None:
+        if note:
+            console.print(note, markup=False, highlight=False)
+        return
+    marks = _MARKS if _can_encode(console, "✓✗") else _ASCII_MARKS
+    plain = console.no_color or not console.is_terminal
+    title = f"Gates ({_level(verdict.confidence)} family confidence)"
+    table = Table(title=title, box=box.ASCII if plain else box.ROUNDED)
+    for header in ("", "gate", "evidence", "observed", "bound", "n", "reason"):
+        table.add_column(header, justify="right" if header in ("observed", "bound", "n") else "left")
+    for row in verdict.gates:
+        decision = row.decision.value
+        fmt = formatter(row.gate.metric.split("[", 1)[0])
+        table.add_row(f"[{_STYLES[decision]}]{marks[decision]}[/]", row.gate.name, row.evidence, fmt(row.observed),
+                      fmt(row.bound), str(row.n), row.reason)
+    console.print(table)
+    console.print(f"decision: [bold {_STYLES[verdict.decision.value]}]{verdict.decision.value}[/]")
+    for line in verdict.notes:
+        console.print(f"  {line}", markup=False)
+
+
+def _can_encode(console: Console, text: str) -> bool:
+    try:
+        text.encode(console.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True

@@ -8,10 +8,12 @@ import io
 import pytest
 
 from scanrush.domain.outcomes import Cause, Outcome
+from scanrush.gates import parse_gate
 from scanrush.progress import Progress
 from scanrush.results import Metadata, ReplicationStats, RunResult, compare_runs
 from scanrush.stats.ci import Interval
-from scanrush.summary import is_plain, make_console, render_summary, verdict
+from scanrush.summary import is_plain, make_console, render_summary, render_verdict, verdict
+from scanrush.verdict import Decision, GateVerdict, Verdict
 
 # Per replication: 100 shoppers, 50 Huabei checkouts: 45 paid, failures by cause as below.
 FAILURES = [(Outcome.PAID_OTHER_AFTER_FAILURE, Cause.NETWORK)] * 3 + [
@@ -182,3 +184,50 @@ def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     with Progress(3, stream=out) as progress:
         progress.advance(3)
     assert "3/3" in out.getvalue()
+
+
+# -- verdict -------------------------------------------------------------------------------
+
+
+def _verdict() -> Verdict:
+    rows = (
+        GateVerdict(parse_gate("huabei_success_rate >= 97%"), "sim", Decision.NO_GO, 0.8, 0.78, 0.82, 0.975, 4,
+                    "t", "fails"),
+        GateVerdict(parse_gate("checkout_time_p95 <= 3m"), "sim", Decision.GO, 90.0, 85.0, 95.0, 0.975, 4, "t",
+                    "holds"),
+        GateVerdict(parse_gate("double_charges == 0"), "live", Decision.INCONCLUSIVE, 0.0, 0.0, 0.0, 1.0, 1,
+                    "exact", "saturated"),
+    )
+    return Verdict(Decision.NO_GO, rows, 0.95, 4, notes=("one gate fails",))
+
+
+def test_verdict_lines_have_marks_values_and_the_decision() -> None:
+    out = io.StringIO()
+    render_verdict(_verdict(), make_console(out))
+    text = out.getvalue()
+    assert "\x1b[" not in text
+    line = next(line for line in text.splitlines() if "huabei_success_rate" in line)
+    assert "✗" in line
+    assert "80.00%" in line
+    assert "78.00%" in line
+    assert "✓" in next(line for line in text.splitlines() if "checkout_time_p95" in line)
+    assert "95.0 s" in text
+    assert "?" in next(line for line in text.splitlines() if "double_charges" in line)
+    assert "decision: NO-GO" in text
+    assert "one gate fails" in text
+
+
+def test_verdict_marks_fall_back_to_words_on_an_ascii_console() -> None:
+    out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    render_verdict(_verdict(), make_console(out))
+    out.flush()
+    text = out.buffer.getvalue().decode("ascii")  # type: ignore[attr-defined]
+    assert "FAIL" in text
+    assert "PASS" in text
+    assert "✗" not in text
+
+
+def test_no_verdict_prints_the_note() -> None:
+    out = io.StringIO()
+    render_verdict(None, make_console(out), note="The scenario declares no gates.")
+    assert out.getvalue().strip() == "The scenario declares no gates."

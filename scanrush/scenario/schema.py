@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from scanrush.gates import Gate as ParsedGate
+from scanrush.gates import check_zone, parse_gate
 from scanrush.units import Bandwidth, Duration, Fraction, Rate, Size
 
 SCHEMA_VERSION = 1
@@ -348,18 +350,20 @@ class Pos(StrictModel):
 
 # --------------------------------------------------------------------------- gates, live
 
-_GATE = re.compile(r"^\s*([a-z_][a-z0-9_.\[\]=-]*)\s*(>=|<=|==|<|>)\s*([^\s].*?)\s*$")
-
-
 def _gate(value: object) -> object:
-    if isinstance(value, str):
-        if not _GATE.match(value):
-            raise ValueError("expected a gate such as 'huabei_success_rate >= 97%' (metric, operator, value)")
-        return value
+    # Parsed here for the metric, operator and unit; zone names are checked against the mall
+    # in ``cross_reference_problems`` (a field validator cannot see the zones).
+    if not isinstance(value, str):
+        raise ValueError("expected a gate such as 'huabei_success_rate >= 97%' (metric, operator, value), "
+                         "written as text")
+    parse_gate(value)
     return value
 
 
-Gate = Annotated[str, BeforeValidator(_gate)]
+Gate = Annotated[str, BeforeValidator(_gate), Field(
+    description="'metric op value': huabei_success_rate >= 97%, checkout_time_p95 <= 45s, double_charges == 0, "
+                "huabei_success_rate[zone=fashion] >= 90%")]
+"""A gate as written; ``Scenario.parsed_gates()`` gives them as ``scanrush.gates.Gate``."""
 
 
 class Live(StrictModel):
@@ -389,6 +393,10 @@ class Scenario(StrictModel):
     gates: tuple[Gate, ...] = ()
     live: Live = Live()
 
+    def parsed_gates(self) -> tuple[ParsedGate, ...]:
+        """The gates as ``scanrush.gates.Gate`` (metric, operator, threshold in base units)."""
+        return tuple(parse_gate(text) for text in self.gates)
+
     def merchant_profile(self, name: str) -> MerchantProfile:
         """A named merchant profile; ``default`` is fully qualified unless the file defines it."""
         return self.merchants.get(name) or MerchantProfile()
@@ -401,6 +409,21 @@ class Scenario(StrictModel):
         windows += [(("gateway", "risk", "surges", i), w) for i, w in enumerate(self.gateway.risk.surges)]
         return [((*path, "at"), window.at, "starts after the promotion ends", f"duration is {self.duration:g}s")
                 for path, window in windows if window.at >= self.duration]
+
+    def _gate_problems(self) -> list[tuple[tuple[str | int, ...], object, str, str]]:
+        problems: list[tuple[tuple[str | int, ...], object, str, str]] = []
+        zones = [z.name for z in self.mall.zones]
+        seen: dict[str, int] = {}
+        for index, gate in enumerate(self.parsed_gates()):
+            try:
+                check_zone(gate, zones)
+            except ValueError as exc:
+                problems.append((("gates", index), gate.text, str(exc), ""))
+            if gate.name in seen:
+                problems.append((("gates", index), gate.text, f"the same gate as gates[{seen[gate.name]}]",
+                                 "each gate once: reports and JUnit name a gate by its text"))
+            seen.setdefault(gate.name, index)
+        return problems
 
     @property
     def terminal_count(self) -> int:
@@ -426,6 +449,7 @@ class Scenario(StrictModel):
             problems.append((("shoppers", "arrivals", 0, "at"), self.shoppers.arrivals[0].at,
                              "the first arrival point must be at 0", "add {at: 0, rate: ...}"))
         problems.extend(self._windows_outside_the_promotion())
+        problems.extend(self._gate_problems())
         if self.live.window is not None and not self.live.window[0] < self.live.window[1] <= self.duration:
             problems.append((("live", "window"), list(self.live.window),
                              "the live window must be [start, end] inside the promotion", ""))

@@ -146,3 +146,28 @@ def _z_quantile(p: float) -> float:
 def _check_confidence(confidence: float) -> None:
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
+
+
+def quantile_ranks(n: int, q: float, confidence: float = 0.95) -> tuple[int | None, int | None]:
+    """Distribution-free one-sided bounds on the ``q``-quantile (0 < q < 1) of i.i.d. samples.
+
+    Returns ranks ``(j, k)`` (1-based order statistics of ``n`` samples) such that
+    ``X_(j) ≤ ξ_q`` and ``X_(k) ≥ ξ_q`` each hold with probability at least
+    ``confidence``, whatever the distribution: the number of samples below ``ξ_q`` is
+    Binomial(n, q) (stochastically at most that with ties), so ``k − 1`` is its
+    ``confidence`` quantile and ``j − 1`` the largest count whose CDF stays ≤ 1 − confidence.
+    ``None`` where ``n`` is too small for a bound on that side (e.g. the p99 upper bound
+    of 50 samples at 95%).
+    """
+    _check_confidence(confidence)
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"q must lie strictly between 0 and 1, got {q!r}")
+    if n < 1:
+        return None, None
+    alpha = 1.0 - confidence
+    upper = int(_stats.binom.ppf(confidence, n, q)) + 1
+    below = int(_stats.binom.ppf(alpha, n, q))
+    if _stats.binom.cdf(below, n, q) > alpha:
+        below -= 1  # ppf is the smallest count whose CDF reaches alpha; we need it not to exceed alpha
+    lower = below + 1
+    return (lower if lower >= 1 else None), (upper if upper <= n else None)
