@@ -175,7 +175,7 @@ class _Replications:
 def _enter_network_namespace(scenario: Scenario, args: argparse.Namespace) -> int | None:
     from scanrush.commands.load import _enter_network_namespace as enter
 
-    return enter(scenario, args)
+    return enter(scenario, argparse.Namespace(**{**vars(args), "master": False, "worker": False}))
 
 
 def _run_live(scenario: Scenario, args: argparse.Namespace, overrides: list[str],

@@ -17,6 +17,7 @@ import re
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scanrush.errors import InfrastructureError, InputError, InterruptedRun
 from scanrush.results import Metadata, RunResult, content_hash, write_result
@@ -25,9 +26,17 @@ from scanrush.scenario.schema import Scenario
 from scanrush.summary import make_console, render_summary
 from scanrush.units import format_duration, parse_duration
 
+if TYPE_CHECKING:
+    from load.orchestrate import Distributed
+
+DEFAULT_DRAIN = 120.0
+DEFAULT_WAIT = 60.0
+DEFAULT_MASTER_PORT = 5557
+"""Locust's (``load.engine.protocol``; not imported here: the CLI stays light)."""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", help="scenario file")
+    parser.add_argument("file", metavar="FILE", nargs="?", help="scenario file (not with --worker: the master's)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                         help="override a scenario value (repeatable)")
     parser.add_argument("--window", type=_window, metavar="START..END",
@@ -41,13 +50,84 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--toxiproxy-url", default=os.environ.get("TOXIPROXY_URL"), metavar="URL",
                         help="use this toxiproxy-server instead of the embedded one (env TOXIPROXY_URL)")
     parser.add_argument("--processes", type=_positive, default=1, metavar="N",
-                        help="Locust engine processes, each serving a disjoint set of stores (default 1)")
+                        help="load-generator processes on this host: above 1, a Locust master and N workers, "
+                             "each serving a disjoint set of whole stores (default 1)")
     parser.add_argument("--packet-loss", choices=("auto", "nftables", "toxics", "off"), default="auto",
                         help="auto: real kernel drops in a private network namespace when allowed, else a "
                              "toxic approximation; nftables: require real drops (exit 3 if impossible)")
-    parser.add_argument("--drain", type=parse_duration, default=120.0, metavar="DURATION",
+    parser.add_argument("--drain", type=parse_duration, metavar="DURATION",
                         help="how long shoppers still at the tills after the window may take (default 2m)")
     parser.add_argument("-o", "--out", type=Path, help="result file (default: results/<scenario name>-live.json)")
+    _add_distributed(parser.add_argument_group("Locust's distributed mode (terminals on other hosts)"))
+
+
+def _add_distributed(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--master", action="store_true",
+                       help="run the gateway stub and the Locust master here; the terminals run on --worker hosts")
+    group.add_argument("--expect-workers", type=_positive, metavar="N",
+                       help="with --master: workers to wait for before starting (default 1)")
+    group.add_argument("--expect-workers-max-wait", type=parse_duration, metavar="DURATION",
+                       help="with --master: how long to wait for them (default 60s; then exit 3)")
+    group.add_argument("--master-bind-host", metavar="HOST",
+                       help="with --master: the address the master and the gateway stub listen on "
+                            "(default 127.0.0.1; * for every interface)")
+    group.add_argument("--master-bind-port", type=_port, metavar="PORT",
+                       help=f"with --master: the master's port (default {DEFAULT_MASTER_PORT}; 0: any free port)")
+    group.add_argument("--worker", action="store_true",
+                       help="run terminals here, with this host's own Toxiproxy, for the master at --master-host")
+    group.add_argument("--master-host", metavar="HOST", help="with --worker: the master's address")
+    group.add_argument("--master-port", type=_port, metavar="PORT",
+                       help=f"with --worker: the master's port (default {DEFAULT_MASTER_PORT})")
+    group.add_argument("--master-connect-timeout", type=parse_duration, metavar="DURATION",
+                       help="with --worker: how long to try to reach the master (default 60s; then exit 3)")
+
+
+MASTER_ONLY = ("expect_workers", "expect_workers_max_wait", "master_bind_host", "master_bind_port")
+WORKER_ONLY = ("master_host", "master_port", "master_connect_timeout")
+FROM_MASTER = ("file", "window", "terminals", "compression", "drain", "out")
+"""What a worker takes from the master's plan, never from its own command line."""
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port: {value}")
+    return value
+
+
+def _given(args: argparse.Namespace, names: tuple[str, ...]) -> list[str]:
+    """The options among ``names`` on the command line, as the user spelled them."""
+    spelled = {"file": "FILE", "overrides": "--set", "out": "-o/--out"}
+    return [spelled.get(n, "--" + n.replace("_", "-")) for n in names if getattr(args, n) not in (None, False, [])]
+
+
+def _check_distributed(args: argparse.Namespace) -> None:
+    """Options that make no sense for the role: exit 2, naming them."""
+    def given(names: tuple[str, ...]) -> list[str]:
+        return _given(args, names)
+
+    if args.master and args.worker:
+        raise InputError("--master and --worker exclude each other")
+    if not args.master and (wrong := given(MASTER_ONLY)):
+        raise InputError(f"{', '.join(wrong)} only with --master")
+    if not args.worker and (wrong := given(WORKER_ONLY)):
+        raise InputError(f"{', '.join(wrong)} only with --worker")
+    if args.worker:
+        if wrong := given((*FROM_MASTER, "overrides")):
+            raise InputError(f"--worker takes the scenario and the run's shape from the master: "
+                             f"drop {', '.join(wrong)}")
+        if not args.master_host:
+            raise InputError("--worker needs --master-host")
+    elif args.file is None:
+        raise InputError("a scenario FILE is required (except with --worker)")
+    if (args.master or args.worker) and args.processes > 1:
+        raise InputError("--processes N runs master and workers on this host; with --master or --worker leave it out "
+                         "(start one --worker per load process)")
+    if args.master and args.toxiproxy_url:
+        raise InputError("--toxiproxy-url belongs on the --worker hosts (the master's host runs no terminals)")
+    if (args.master or args.worker) and args.packet_loss == "nftables":
+        raise InputError("--packet-loss nftables needs a private network namespace, which cannot reach other hosts; "
+                         "in distributed mode loss uses the toxic approximation")
 
 
 def _positive(text: str) -> int:
@@ -71,6 +151,9 @@ def _window(text: str) -> tuple[float, float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    _check_distributed(args)
+    if args.worker:
+        return _run_worker(args)
     scenario = load_scenario(args.file, args.overrides)
     if args.window is not None and args.window[1] > scenario.duration:
         raise InputError(f"--window ends at {format_duration(args.window[1])}, after the promotion "
@@ -81,12 +164,14 @@ def run(args: argparse.Namespace) -> int:
     from load.orchestrate import LiveOptions, LiveRun
 
     options = LiveOptions(args.file, tuple(args.overrides), args.window, args.terminals, args.compression,
-                          args.toxiproxy_url, args.processes, args.packet_loss, args.drain)
+                          args.toxiproxy_url, args.processes, args.packet_loss,
+                          DEFAULT_DRAIN if args.drain is None else args.drain, _distributed(args))
     live = LiveRun(options, scenario)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="scanrush-live-") as workdir:
         stats = live.run(Path(workdir))
     result = _result(scenario, args.file, stats, live.interrupted, time.monotonic() - started)
+    result.partial = result.partial or bool(live.lost)
     path = _write(result, args.out)
     console = make_console()
     render_summary(result, console)
@@ -94,6 +179,38 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"result: {path}")
     if live.interrupted:
         raise InterruptedRun("interrupted; what was measured was written")
+    if live.lost:
+        raise InfrastructureError(f"{len(live.lost)} load-generator part(s) lost ({'; '.join(live.lost)}); "
+                                  f"the partial result was written to {path}")
+    return 0
+
+
+def _distributed(args: argparse.Namespace) -> Distributed | None:
+    from load.orchestrate import Distributed
+
+    if args.master:
+        return Distributed("master", args.master_bind_host or "127.0.0.1",
+                           DEFAULT_MASTER_PORT if args.master_bind_port is None else args.master_bind_port,
+                           args.expect_workers or 1, args.expect_workers_max_wait or DEFAULT_WAIT)
+    if args.worker:
+        return Distributed("worker", args.master_host, args.master_port or DEFAULT_MASTER_PORT,
+                           expect_wait=args.master_connect_timeout or DEFAULT_WAIT)
+    return None
+
+
+def _run_worker(args: argparse.Namespace) -> int:
+    """``--worker``: terminals for the master; the master writes the result."""
+    from load.orchestrate import LiveOptions, WorkerHost
+
+    options = LiveOptions("", toxiproxy_url=args.toxiproxy_url, packet_loss=args.packet_loss,
+                          distributed=_distributed(args))
+    host = WorkerHost(options)
+    with tempfile.TemporaryDirectory(prefix="scanrush-worker-") as workdir:
+        host.run(Path(workdir))
+    console = make_console()
+    if host.interrupted:
+        raise InterruptedRun("interrupted; what was measured was sent to the master")
+    console.print(f"worker done: its measurements went to the master at {args.master_host}")
     return 0
 
 
@@ -106,6 +223,8 @@ def _enter_network_namespace(scenario: Scenario, args: argparse.Namespace) -> in
     from load.packetloss import current_command, in_private_netns, probe, reexec_in_netns
 
     if args.packet_loss in ("toxics", "off") or in_private_netns() or not _needs_packet_loss(scenario):
+        return None
+    if args.master:  # its gateway must stay reachable from the worker hosts (which realise the loss)
         return None
     if args.toxiproxy_url:
         if args.packet_loss == "nftables":
