@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,16 +28,22 @@ __all__ = ["LIVE_REPLICATION", "CodeOwner", "GatewayStreams", "LiveWorld", "gate
 
 ATTEMPTS_PER_SHOPPER = 16
 """Codes encode ``serial * 16 + attempt`` (``Shopper.code``): 16 refreshes per shopper."""
+_ATTEMPT_BITS = 4
+"""``divmod(number, 16)`` is ``(number >> 4, number & 15)``, without the tuple (per pay request)."""
+assert 1 << _ATTEMPT_BITS == ATTEMPTS_PER_SHOPPER
 _SERIAL_HEADROOM = 1.5
 """Serials up to 1.5x the expected shopper count (plus a batch) are recognised."""
 
 
-@dataclass(frozen=True, slots=True)
-class CodeOwner:
-    """Whose payment code a scanned code is."""
+class CodeOwner(NamedTuple):
+    """Whose payment code a scanned code is (a NamedTuple: one is made per pay request)."""
 
     shopper: Shopper
     attempt: int
+
+
+_new = tuple.__new__
+"""A NamedTuple without its Python-level ``__new__``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +107,16 @@ class LiveWorld:
         """
         if len(code) < 4 or not code.isdigit():
             return None
-        serial, attempt = divmod(int(code[2:-1]), ATTEMPTS_PER_SHOPPER)
-        shopper = self.shopper(serial)
+        number = int(code[2:-1])
+        serial = number >> _ATTEMPT_BITS
+        shoppers = self._shoppers
+        # a shopper already generated (the usual case) straight from the list, else by :meth:`shopper`
+        shopper = shoppers[serial] if serial < len(shoppers) and serial < self.max_shoppers else self.shopper(serial)
         # The digits between prefix and check digit are the number make_code wrote, so the same
         # prefix and length mean the same code, without computing it again.
         if shopper is None or shopper.code_prefix != int(code[:2]) or shopper.code_length != len(code):
             return None
-        return CodeOwner(shopper, attempt)
+        return _new(CodeOwner, (shopper, number & (ATTEMPTS_PER_SHOPPER - 1)))
 
     def streams(self) -> GatewayStreams:
         """Fresh gateway streams (a reset starts them over)."""

@@ -65,6 +65,8 @@ class GatewayApp:
         self.business = Business(live, self.clock)
         self.metrics = Metrics()
         self.workers = Workers(live.scenario.gateway.workers, self.metrics)
+        self._counting_since = self.clock.elapsed()
+        """Where the metrics' time starts (:meth:`ScenarioClock.elapsed`): the stub's start, or the last reset."""
         self.settlement = Settlement(self.business.core.ledger, live)
         self._verify = config.keys.app.verify_request if config.keys else None
         self._signer = config.keys.gateway if config.keys else None
@@ -118,6 +120,7 @@ class GatewayApp:
             return self.business.busy(checked.biz)
         try:
             service = self.business.service_time(self.clock.now())
+            self.metrics.busy_seconds += service
             if service > 0:
                 await asyncio.sleep(self.clock.real(service))
             return job(self.clock.now())
@@ -135,7 +138,8 @@ class GatewayApp:
         })
 
     async def show_metrics(self, _request: web.Request) -> web.Response:
-        return web.json_response(self.metrics.as_dict())
+        elapsed = self.clock.elapsed() - self._counting_since
+        return web.json_response(self.metrics.as_dict(workers=self.live.scenario.gateway.workers, elapsed=elapsed))
 
     async def show_ledger(self, request: web.Request) -> web.Response:
         now = self.clock.now()
@@ -156,6 +160,7 @@ class GatewayApp:
         self.business.reset()
         self.settlement = Settlement(self.business.core.ledger, self.live)
         self.metrics.clear()
+        self._counting_since = self.clock.elapsed()
         return web.json_response({"status": "reset", "scenario_time": self.clock.now()})
 
     async def set_clock(self, request: web.Request) -> web.Response:

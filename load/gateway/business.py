@@ -26,6 +26,7 @@ from scanrush.domain.gateway import BuyerProfile, PayRequest
 from scanrush.domain.ledger import REFUNDED, Trade
 from scanrush.domain.platform import GatewayCore
 from scanrush.domain.replies import FAILED, SUCCESS, TRADE_SUCCESS, WAIT_BUYER_PAY, Reply
+from scanrush.domain.shoppers import Shopper
 from scanrush.domain.terminal import Op
 
 UNKNOWN_BUYER = BuyerProfile(huabei_opened=False, frozen=False, available_credit=0.0, has_fallback=False,
@@ -54,6 +55,8 @@ class Business:
         service_time = live.scenario.gateway.service_time
         self.instant = service_time.fixed is not None and float(service_time.fixed) == 0.0
         """Workers take no time at all (the service time is a fixed 0, brownouts or not), and draw none."""
+        self._ids: dict[int, render.BuyerIds] = {}
+        """Shopper serial -> Alipay's ids for them (world data, filled in as shoppers pay)."""
         self.reset()
 
     def reset(self) -> None:
@@ -106,25 +109,37 @@ class Business:
         owner = self.live.claimed_owner(auth_code)  # decide_pay rejects a code failing its check digit
         store_name = self._store_names[merchant] if store_valid else None
         core = self.core
-        buyer = owner.shopper if owner is not None else UNKNOWN_BUYER
+        if owner is None:
+            buyer: BuyerProfile | Shopper = UNKNOWN_BUYER
+            first_risk = None
+        else:
+            buyer = owner.shopper
+            # the shopper's own draw on their first code, as in the simulator; a fresh one otherwise
+            first_risk = buyer.u_risk if owner.attempt == 0 else None
 
         def job(now: float) -> Answer:
-            reply = core.handle(Op.PAY, request, buyer, self._u_risk(owner), now)
+            # drawn when the job runs: the retry stream's draws follow the order workers serve requests in
+            u_risk = self.streams.retry_risk() if first_risk is None else first_risk
+            reply = core.handle(Op.PAY, request, buyer, u_risk, now)
             trade = core.ledger.trades.get(out_trade_no) if reply.trade_no else None
             ids = None
             if trade is not None:
                 self._trade_nos[trade.trade_no] = trade.out_trade_no
-                ids = render.buyer_ids(owner.shopper.serial if owner is not None else None, auth_code)
+                ids = self._buyer_ids(owner, auth_code)
             return _new(Answer, (reply, render.pay_text(reply, out_trade_no, trade, ids, self.clock,
                                                         store_name=store_name)))
 
         return job
 
-    def _u_risk(self, owner: CodeOwner | None) -> float:
-        """The shopper's own draw on their first code, as in the simulator; a fresh one otherwise."""
-        if owner is not None and owner.attempt == 0:
-            return owner.shopper.u_risk
-        return self.streams.retry_risk()
+    def _buyer_ids(self, owner: CodeOwner | None, code: str) -> render.BuyerIds:
+        """``render.buyer_ids`` of the code's owner; a shopper's are made once (they depend on the serial only)."""
+        if owner is None:
+            return render.buyer_ids(None, code)
+        serial = owner.shopper.serial
+        ids = self._ids.get(serial)
+        if ids is None:
+            ids = self._ids[serial] = render.buyer_ids(serial, code)
+        return ids
 
     def _merchant(self, store: str | None, terminal: int | None) -> tuple[int, bool]:
         """(merchant, store_id valid): the store named by ``store_id``, else the terminal's store.
@@ -152,9 +167,8 @@ class Business:
             return self._trade_nos.get(ref.trade_no, "")
         return ref.out_trade_no or ""
 
-    def _ids(self, trade: Trade) -> render.BuyerIds:
-        owner = self.live.owner_of(trade.auth_code)
-        return render.buyer_ids(owner.shopper.serial if owner else None, trade.auth_code)
+    def _trade_ids(self, trade: Trade) -> render.BuyerIds:
+        return self._buyer_ids(self.live.owner_of(trade.auth_code), trade.auth_code)
 
     def _op(self, op: Op, out_trade_no: str, now: float) -> Reply:
         request = PayRequest(out_trade_no, "", 0.0, 0, -1)
@@ -164,7 +178,7 @@ class Business:
         out_trade_no = self._resolve(ref)
         reply = self._op(Op.QUERY, out_trade_no, now)
         trade = self.core.ledger.trades.get(out_trade_no) if reply.code == SUCCESS else None
-        ids = self._ids(trade) if trade is not None else None
+        ids = self._trade_ids(trade) if trade is not None else None
         fields = render.query_fields(reply, out_trade_no or ref.out_trade_no, trade, ids, self.clock)
         return Answer(reply, encode_fields(fields))
 
@@ -195,7 +209,7 @@ class Business:
         if not already:
             self._op(Op.CANCEL, trade.out_trade_no, now)  # the ledger refunds a paid trade on cancel
         reply = Reply(SUCCESS, trade_no=trade.trade_no)
-        return Answer(reply, encode_fields(render.refund_fields(reply, trade, self._ids(trade), self.clock, now,
+        return Answer(reply, encode_fields(render.refund_fields(reply, trade, self._trade_ids(trade), self.clock, now,
                                                                 fund_change=not already)))
 
     def _close(self, ref: TradeRef, now: float) -> Answer:

@@ -19,7 +19,7 @@ CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 class ScenarioClock:
-    __slots__ = ("_anchor", "_compression", "_formatted", "_origin")
+    __slots__ = ("_anchor", "_compression", "_formatted", "_origin", "_ran")
 
     def __init__(self, origin: float = 0.0, compression: float = 1.0) -> None:
         _check(compression)
@@ -27,6 +27,8 @@ class ScenarioClock:
         self._compression = compression
         self._anchor = time.monotonic()
         self._formatted = (-1, "")
+        self._ran = 0.0
+        """:meth:`elapsed` at ``_anchor``."""
 
     @property
     def compression(self) -> float:
@@ -43,9 +45,22 @@ class ScenarioClock:
             raise ValueError(f"scenario_time must be finite, got {scenario_time!r}")
         if compression is not None:
             _check(compression)
+        ran = self.elapsed()  # what ran so far, at the old pace
+        if compression is not None:
             self._compression = compression
         self._origin = current if scenario_time is None else scenario_time
         self._anchor = time.monotonic()
+        self._ran = ran
+
+    def elapsed(self) -> float:
+        """Scenario seconds that have run since the clock was made, at the pace workers serve.
+
+        Jumps (:meth:`set` with ``scenario_time``) are not time that ran; while frozen,
+        time runs 1:1 with the wall, as :meth:`real` makes capacity wait.  It is what a
+        worker's busy time (scenario seconds of service) is a share of.
+        """
+        compression = self._compression
+        return self._ran + (time.monotonic() - self._anchor) * (compression if compression > 0 else 1.0)
 
     def real(self, scenario_seconds: float) -> float:
         """Wall seconds that ``scenario_seconds`` last at this compression (1:1 when frozen)."""

@@ -12,7 +12,7 @@ _PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 
 
 class Metrics:
-    __slots__ = ("_answers", "busy_rejections", "in_flight", "latency", "queued", "rejected")
+    __slots__ = ("_answers", "busy_rejections", "busy_seconds", "in_flight", "latency", "queued", "rejected")
 
     def __init__(self) -> None:
         self._answers: dict[tuple[str, str, str | None], int] = {}
@@ -27,6 +27,8 @@ class Metrics:
         """Requests turned away before the business ran (40001/40002/40006)."""
         self.latency = Histogram()
         """Seconds from the request's arrival at the handler to its answer (the stub's own time)."""
+        self.busy_seconds = 0.0
+        """Scenario seconds of service the workers took on (counted when a worker starts, as the simulator does)."""
 
     def clear(self) -> None:
         """Start the counters and the histogram over; the gauges (in flight, queued) stay live."""
@@ -34,6 +36,7 @@ class Metrics:
         self.busy_rejections = 0
         self.rejected = 0
         self.latency = Histogram()
+        self.busy_seconds = 0.0
 
     def answered(self, method: str, reply: Reply, seconds: float) -> None:
         key = (method, reply.code, reply.sub_code)
@@ -58,7 +61,13 @@ class Metrics:
             counts[key] = counts.get(key, 0) + count
         return counts
 
-    def as_dict(self) -> dict[str, Any]:
+    def utilisation(self, workers: int, elapsed: float) -> float:
+        """Busy share of ``workers`` over ``elapsed`` scenario seconds (as the simulator's); 0 before any time."""
+        capacity = workers * elapsed
+        return self.busy_seconds / capacity if capacity > 0 else 0.0
+
+    def as_dict(self, *, workers: int, elapsed: float) -> dict[str, Any]:
+        """Everything counted, with utilisation over ``elapsed`` scenario seconds of ``workers``."""
         latency = self.latency
         quantiles = latency.percentiles(_PERCENTILES) if latency.count else []
         by_method = self.by_method
@@ -70,6 +79,8 @@ class Metrics:
             "queued": self.queued,
             "busy_rejections": self.busy_rejections,
             "rejected_before_business": self.rejected,
+            "busy_seconds": self.busy_seconds,
+            "utilisation": self.utilisation(workers, elapsed),
             "latency_seconds": {
                 "count": latency.count,
                 "mean": _finite(latency.mean),

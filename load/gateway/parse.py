@@ -186,12 +186,24 @@ def parse_pay(biz: Mapping[str, Any]) -> PayArgs:
     ids_ok = ((store_id is None or (type(store_id) is str and 0 < len(store_id) <= 64 and _printable(store_id)))
               and (terminal_id is None
                    or (type(terminal_id) is str and 0 < len(terminal_id) <= 64 and _printable(terminal_id))))
-    if (ids_ok and type(out_trade_no) is str and _OUT_TRADE_NO.fullmatch(out_trade_no) and get("scene") in _SCENES
+    if (ids_ok and type(out_trade_no) is str and _is_out_trade_no(out_trade_no) and get("scene") in _SCENES
             and type(auth_code) is str and 0 < len(auth_code) <= 64 and auth_code.isascii() and auth_code.isprintable()
-            and type(amount) is str and _AMOUNT.fullmatch(amount)
+            and type(amount) is str and _is_amount(amount)
             and type(subject) is str and 0 < len(subject) <= _MAX_TEXT and _printable(subject)):
         return _new(PayArgs, (out_trade_no, auth_code, float(amount), subject, store_id, terminal_id))
     return _parse_pay_fields(biz)
+
+
+def _is_out_trade_no(text: str) -> bool:
+    """``_OUT_TRADE_NO.fullmatch(text)`` without the regex engine (~3x cheaper): ASCII ``isalnum`` is [A-Za-z0-9]."""
+    return 0 < len(text) <= 64 and text.isascii() and (text.isalnum() or text.replace("_", "0").isalnum())
+
+
+def _is_amount(text: str) -> bool:
+    """``_AMOUNT.fullmatch(text)`` without the regex engine: ``\\d`` is Unicode category Nd, as ``isdecimal`` is."""
+    whole, dot, cents = text.partition(".")
+    return (0 < len(whole) <= 12 and whole.isdecimal()
+            and (not dot or (0 < len(cents) <= 2 and cents.isdecimal())))
 
 
 def _parse_pay_fields(biz: Mapping[str, Any]) -> PayArgs:

@@ -105,3 +105,49 @@ def test_scenario_clock_arithmetic() -> None:
         clock.set(compression=float("inf"))
     with pytest.raises(ValueError, match="finite"):
         clock.set(scenario_time=float("nan"))
+
+
+def test_metrics_report_busy_time_and_utilisation(make_stub: StubFactory) -> None:
+    # Frozen clock: each 100 ms of service holds a worker for 100 ms of wall time, and time runs 1:1.
+    started = time.monotonic()
+    stub = make_stub("gateway.workers=2", "gateway.service_time=100ms")
+    shoppers = stub.shoppers(count=3)
+    for index, shopper in enumerate(shoppers):
+        assert stub.pay(f"T{index}", shopper.code(0), 88.0).code == "10000"
+    metrics = stub.get("/control/metrics")[1]
+    wall = time.monotonic() - started
+    assert metrics["busy_seconds"] == pytest.approx(0.3)
+    # utilisation = busy / (workers x elapsed), the stub's elapsed time lying between 0.3 s of service and the wall
+    assert 0.3 / (2 * wall) <= metrics["utilisation"] <= 0.3 / (2 * 0.3)
+    assert isinstance(metrics["utilisation"], float)
+    assert stub.post_json("/control/reset", {})[0] == 200
+    after = stub.get("/control/metrics")[1]
+    assert (after["busy_seconds"], after["utilisation"]) == (0.0, 0.0)
+
+
+def test_instant_workers_are_never_busy(stub: Harness) -> None:
+    stub.pay("T1", stub.shoppers()[0].code(0), 88.0)
+    metrics = stub.get("/control/metrics")[1]
+    assert (metrics["busy_seconds"], metrics["utilisation"]) == (0.0, 0.0)
+
+
+def test_busy_time_is_in_scenario_seconds_under_compression(make_stub: StubFactory) -> None:
+    # 10x compression: 2 s of scenario service hold a worker for 0.2 s, and 1 s of wall is 10 s of scenario time.
+    started = time.monotonic()
+    stub = make_stub("gateway.workers=1", "gateway.service_time=2s", options=options(compression=10.0))
+    assert stub.pay("T1", stub.shoppers()[0].code(0), 88.0).code == "10000"
+    metrics = stub.get("/control/metrics")[1]
+    wall = time.monotonic() - started
+    assert metrics["busy_seconds"] == pytest.approx(2.0)
+    assert 2.0 / (10.0 * wall) <= metrics["utilisation"] <= 1.0
+
+
+def test_scenario_clock_elapsed_excludes_jumps() -> None:
+    clock = ScenarioClock(origin=0.0, compression=0.0)
+    time.sleep(0.05)
+    frozen = clock.elapsed()
+    assert 0.05 <= frozen < 1.0  # frozen: runs 1:1 with the wall, as capacity waits
+    clock.set(scenario_time=3600.0, compression=100.0)  # a jump is no time that ran
+    assert frozen <= clock.elapsed() < frozen + 1.0
+    time.sleep(0.05)
+    assert clock.elapsed() >= frozen + 100.0 * 0.05
