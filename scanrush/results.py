@@ -4,12 +4,17 @@ Sim and live runs write the same versioned JSON document::
 
     {"format": "scanrush-result", "version": 1, "kind": "sim" | "live",
      "metadata": {...}, "confidence": 0.95, "partial": false, "interrupted": false,
-     "replications": [...], "aggregate": {...}, "comparison": {...} | null}
+     "replications": [...], "aggregate": {...}, "comparison": {...} | null,
+     "live": {...} | null, "verdict": {...} | null}
 
 ``replications`` is the source of truth.  ``aggregate`` is derived from it and
 written for the convenience of other tools (jq, spreadsheets); ``read_result``
 recomputes it rather than trusting the copy in the file.  ``comparison`` cannot
-be recomputed (it needs the base run), so it is read back as written.
+be recomputed (it needs the base run), so it is read back as written.  ``scanrush
+check`` nests the live run's whole result under ``live`` and its verdict under
+``verdict``.  Each replication may carry ``zones`` (counts per mall zone) and
+``window`` (the same statistics restricted to the live window's shoppers); files
+written before these existed read back with them empty.
 
 JSON is compact and deterministic (sorted keys, no spaces).  Non-finite floats
 are not valid JSON, yet they are honest answers here (a t-interval over one
@@ -62,7 +67,11 @@ _NEUTRAL = frozenset({"shoppers", "huabei_checkouts", "fees", "gateway_utilisati
 
 
 def metric_direction(name: str) -> int:
-    """+1 if a higher value of metric ``name`` is better, −1 if lower is better, 0 if neither."""
+    """+1 if a higher value of metric ``name`` is better, −1 if lower is better, 0 if neither.
+
+    A zone-scoped metric (``huabei_success_rate[zone=fashion]``) goes the way of its base.
+    """
+    name = name.split("[", 1)[0]
     if name in _HIGHER_IS_BETTER:
         return 1
     if name in _NEUTRAL:
@@ -118,6 +127,12 @@ class ReplicationStats:
     gateway: dict[str, float] = field(default_factory=lambda: dict.fromkeys(GATEWAY_KEYS, 0.0))
     mechanism: Mechanism = "simulated"
     extra: dict[str, object] = field(default_factory=dict)
+    zones: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Mall zone → ``ZONE_COUNTS`` of its finished shoppers (empty in files from before zones)."""
+    window: ReplicationStats | None = None
+    """A simulated replication restricted to the shoppers who arrive in the live window: the
+    model's prediction of what a live run of that window measures (no ledger, gateway or
+    queue-length figures; ``extra["window"]`` is ``[start, end]``).  None for live runs."""
 
     # -- collecting --------------------------------------------------------------
 
@@ -209,6 +224,8 @@ class ReplicationStats:
             m[f"failure_rate_{cause.value}"] = self.cause_rate(cause)
         for outcome in OUTCOMES:
             m[f"outcome_share_{outcome.value}"] = _ratio(o.get(outcome.value, 0), self.shoppers)
+        for zone, counts in self.zones.items():
+            m.update(zone_metrics(zone, counts))
         return m
 
     # -- serialisation -----------------------------------------------------------
@@ -233,6 +250,8 @@ class ReplicationStats:
             "gateway": dict(self.gateway),
             "mechanism": self.mechanism,
             "extra": dict(self.extra),
+            "zones": {zone: dict(counts) for zone, counts in self.zones.items()},
+            "window": None if self.window is None else self.window.to_dict(),
         }
 
     @classmethod
@@ -262,7 +281,27 @@ class ReplicationStats:
             gateway={str(k): _num(v) for k, v in data["gateway"].items()},
             mechanism=cast(Mechanism, mechanism),
             extra=dict(data["extra"]),
+            zones={str(zone): _counts(counts) for zone, counts in data.get("zones", {}).items()},
+            window=None if data.get("window") is None else ReplicationStats.from_dict(data["window"]),
         )
+
+
+ZONE_COUNTS = ("shoppers", "huabei_checkouts", "paid_huabei", "abandoned")
+"""What ``ReplicationStats.zones`` counts per mall zone."""
+
+
+def zone_metrics(zone: str, counts: Mapping[str, int]) -> dict[str, float]:
+    """The ``ZONE_METRICS`` of one zone from its counts, keyed ``zone_metric(base, zone)``."""
+    from scanrush.gates import ZONE_METRICS, zone_metric  # here, not above: gates imports this module
+
+    shoppers, checkouts = counts.get("shoppers", 0), counts.get("huabei_checkouts", 0)
+    values = {
+        "shoppers": float(shoppers),
+        "huabei_checkouts": float(checkouts),
+        "huabei_success_rate": _ratio(counts.get("paid_huabei", 0), checkouts),
+        "abandonment_rate": _ratio(counts.get("abandoned", 0), shoppers),
+    }
+    return {zone_metric(base, zone): values[base] for base in ZONE_METRICS}
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,7 +340,8 @@ class Aggregate:
         """Aggregate ``replications``; ``per_rep`` passes their ``metrics()`` if already computed."""
         if per_rep is None:
             per_rep = [r.metrics() for r in replications]
-        names = list(per_rep[0]) if per_rep else list(ReplicationStats().metrics())
+        names = list(dict.fromkeys(name for m in per_rep for name in m)) if per_rep else \
+            list(ReplicationStats().metrics())
         metrics = {name: t_interval([m.get(name, math.nan) for m in per_rep], confidence) for name in names}
         return cls(
             confidence=confidence,
@@ -568,6 +608,10 @@ class RunResult:
     interrupted: bool = False
     """The run was stopped (Ctrl-C) and this is what had finished."""
     confidence: float = 0.95
+    live: RunResult | None = None
+    """``scanrush check``: the live run of the window, nested in the simulated result."""
+    verdict: dict[str, Any] | None = None
+    """``scanrush check``: the go/no-go verdict as ``Verdict.to_dict()`` (raw: no import of verdict here)."""
 
     @cached_property
     def aggregate(self) -> Aggregate:
@@ -600,6 +644,16 @@ class RunResult:
             raise ValueError(f"no histogram {name!r}; there are {', '.join(HISTOGRAMS)}")
         return Histogram.merged(getattr(r, name) for r in self.replications)
 
+    def window_replications(self) -> list[ReplicationStats]:
+        """Each replication's ``window`` (the live window's shoppers), in order; those without one left out."""
+        return [r.window for r in self.replications if r.window is not None]
+
+    def window_result(self) -> RunResult:
+        """The simulated prediction of the live window as a run of its own (its ``aggregate`` holds the
+        t-intervals over replications of every metric, zone and cause)."""
+        return RunResult(kind=self.kind, metadata=self.metadata, replications=self.window_replications(),
+                         partial=self.partial, interrupted=self.interrupted, confidence=self.confidence)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": self.format,
@@ -612,6 +666,8 @@ class RunResult:
             "replications": [r.to_dict() for r in self.replications],
             "aggregate": self.aggregate.to_dict(),
             "comparison": None if self.comparison is None else self.comparison.to_dict(),
+            "live": None if self.live is None else self.live.to_dict(),
+            "verdict": None if self.verdict is None else dict(self.verdict),
         }
 
     @classmethod
@@ -622,7 +678,9 @@ class RunResult:
         kind = data["kind"]
         if kind not in ("sim", "live"):
             raise ValueError(f"kind must be 'sim' or 'live', got {kind!r}")
-        comparison = data.get("comparison")
+        comparison, live, verdict = data.get("comparison"), data.get("live"), data.get("verdict")
+        if verdict is not None and not isinstance(verdict, Mapping):
+            raise ValueError(f"verdict must be an object, got {verdict!r}")
         return cls(
             kind=cast(Kind, kind),
             metadata=Metadata.from_dict(data["metadata"]),
@@ -631,6 +689,8 @@ class RunResult:
             partial=_bool(data["partial"]),
             interrupted=_bool(data["interrupted"]),
             confidence=_num(data["confidence"]),
+            live=None if live is None else RunResult.from_dict(live),
+            verdict=None if verdict is None else dict(verdict),
         )
 
 
@@ -824,6 +884,8 @@ def merge_replications(parts: Sequence[ReplicationStats]) -> ReplicationStats:
                 into[outcome] = into.get(outcome, 0) + count
         for key, value in part.gateway.items():
             merged.gateway[key] = merged.gateway.get(key, 0.0) + value
+        for zone, counts in part.zones.items():
+            merged.zones[zone] = _sum_counts([merged.zones.get(zone, {}), counts])
         for name, values in part.series.items():
             series = merged.series.setdefault(name, [0.0] * len(values))
             series.extend([0.0] * (len(values) - len(series)))
@@ -833,4 +895,7 @@ def merge_replications(parts: Sequence[ReplicationStats]) -> ReplicationStats:
         merged.queue_wait.merge(part.queue_wait)
         merged.payment_latency.merge(part.payment_latency)
     merged.extra["parts"] = [dict(part.extra) for part in parts]
+    windows = [part.window for part in parts if part.window is not None]
+    if windows and len(windows) == len(parts):  # a window of only some parts would be a part of one
+        merged.window = merge_replications(windows)
     return merged

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import simpy
 
-from scanrush.collect import Collector
+from load.engine.plan import choose_stores, default_window
+from scanrush.collect import Collector, ObserverPair, WindowCollector
 from scanrush.domain.outcomes import Cause, Outcome
 from scanrush.domain.profile import RushProfile, arrival_times
 from scanrush.domain.shoppers import Shopper, ShopperFactory, duration_sampler
@@ -61,7 +62,11 @@ class Promotion:
         self.retry_u = uniform_source(np.random.default_rng(seeds.retry))
         gateway_rng = np.random.default_rng(seeds.gateway)
         service_time = duration_sampler(scenario.gateway.service_time, gateway_rng.spawn(1)[0])
-        self.collector = Collector(scenario.duration, index, [scenario.seed, index])
+        zones = [zone.name for zone in scenario.mall.zones]
+        self.collector = Collector(scenario.duration, index, [scenario.seed, index], zones)
+        self.window = self._live_window(zones)
+        self.window_start, self.window_end = self.window.start, self.window.end
+        self.window_observer = ObserverPair(self.collector, self.window.collector)
         self.gateway = SimGateway(scenario, world, uniform_source(gateway_rng), service_time)
         self.gateway.on_busy = self.collector.gateway_busy
         self.links = [ZoneLink(scenario.networks[zone.network], scenario.pos) for zone in scenario.mall.zones]
@@ -73,6 +78,14 @@ class Promotion:
         self.in_system = 0
         self.clock: Callable[[], float] = partial(_NOW, self.env)
         """``env.now`` as a callable for the visit flow (no Python frame of its own)."""
+
+    def _live_window(self, zones: list[str]) -> WindowCollector:
+        """The shoppers a live run of the scenario's ``live`` section re-enacts: its window, its stores
+        (load/engine/plan.py decides both, for this model and the live engine alike)."""
+        live = self.scenario.live
+        stores = None if live.terminals == "all" else frozenset(choose_stores(self.world, live.terminals))
+        return WindowCollector(default_window(self.scenario), self.index, [self.scenario.seed, self.index], zones,
+                               stores)
 
     def _lanes(self, terminal_ids: tuple[int, ...]) -> list[Lane]:
         """The store's lines: one shared snake line, or one line per till."""
@@ -149,7 +162,7 @@ class Promotion:
             gc.set_threshold(*threshold)
         horizon = max(env.now, self.scenario.duration)
         self.gateway.ledger.sweep(horizon)
-        return self.collector.to_stats(
+        stats = self.collector.to_stats(
             ledger=self.gateway.ledger.audit.as_dict(),
             gateway={
                 "requests": float(self.gateway.requests),
@@ -159,6 +172,14 @@ class Promotion:
                 "horizon": horizon,
             },
         )
+        stats.window = self._window_stats()
+        return stats
+
+    def _window_stats(self) -> ReplicationStats:
+        stores = self.window.stores
+        chosen = range(len(self.world.merchants)) if stores is None else sorted(stores)
+        return self.window.to_stats(terminals=sum(len(self.world.store_terminals[s]) for s in chosen),
+                                    stores=len(chosen))
 
 
 class Lane:
@@ -198,13 +219,15 @@ _READ_TIMED_OUT = TimedOut(True)
 class SimTerminal:
     """A POS till: a long-lived process serving its line."""
 
-    __slots__ = ("_connect_timeout", "_keepalive", "firmware", "info", "lane", "link", "merchant", "promo", "till",
-                 "zone")
+    __slots__ = ("_connect_timeout", "_keepalive", "firmware", "info", "lane", "link", "merchant", "promo", "tally",
+                 "till", "zone")
 
     def __init__(self, promo: Promotion, info: Terminal) -> None:
         self.promo = promo
         self.info = info
         self.zone = info.zone
+        self.tally = promo.collector.zones[info.zone]
+        """This till's zone's counts, handed to ``Collector.finish`` (no per-shopper lookup)."""
         self.link = promo.links[info.zone]
         self.merchant = promo.world.merchants[info.merchant]
         self.firmware = info.firmware
@@ -222,6 +245,7 @@ class SimTerminal:
         timeout = env.timeout
         new_event = env.event
         started = promo.collector.started
+        window_start, window_end, window_started = promo.window_start, promo.window_end, promo.window.started
         done = self._done
         checkout = self._checkout
         lane = self.lane
@@ -240,6 +264,8 @@ class SimTerminal:
                 done(shopper, _ABANDONED, None, arrived, arrived + shopper.patience)
                 continue
             started(wait)
+            if window_start <= arrived < window_end:
+                window_started(shopper.store, wait)
             direct = direct_payment(shopper)
             if direct is None:
                 yield from checkout(shopper, arrived)
@@ -251,7 +277,9 @@ class SimTerminal:
     def _done(self, shopper: Shopper, outcome: Outcome, cause: Cause | None, arrived: float, now: float) -> None:
         promo = self.promo
         promo.in_system -= 1
-        promo.collector.finish(outcome, cause, shopper.basket, arrived, now)
+        promo.collector.finish(outcome, cause, shopper.basket, arrived, now, self.tally)
+        if promo.window_start <= arrived < promo.window_end:
+            promo.window.finish(outcome, cause, shopper.basket, arrived, now, store=shopper.store, zone=self.zone)
         if promo.trace is not None:
             promo.trace({"shopper": shopper.serial, "terminal": self.info.id, "zone": self.zone,
                          "arrived": round(arrived, 3), "done": round(now, 3), "outcome": outcome.value,
@@ -278,7 +306,9 @@ class SimTerminal:
         zone = self.zone
         connect_timeout, keepalive = self._connect_timeout, self._keepalive
         isfinite = math.isfinite
-        send = visit(shopper, self.till, promo.retry_u, promo.collector, promo.clock).send
+        window = promo.window_start <= arrived < promo.window_end and promo.window.includes(shopper.store)
+        observer = promo.window_observer if window else promo.collector
+        send = visit(shopper, self.till, promo.retry_u, observer, promo.clock).send
         answer: Answer = None
         try:
             while True:

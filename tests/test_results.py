@@ -12,6 +12,7 @@ import pytest
 
 from scanrush.domain.outcomes import CAUSES, HUABEI_FAILURES, OUTCOMES, Cause, Outcome
 from scanrush.errors import InfrastructureError, InputError
+from scanrush.gates import ZONE_METRICS, zone_metric
 from scanrush.results import (
     FORMAT,
     VERSION,
@@ -21,6 +22,7 @@ from scanrush.results import (
     compare_runs,
     content_hash,
     dumps_result,
+    merge_replications,
     metric_direction,
     read_result,
     write_result,
@@ -306,3 +308,127 @@ def test_refresh_recomputes_after_adding_replications() -> None:
     result.refresh()
     assert result.aggregate.n == 3
     assert len(result.metric_values("huabei_success_rate")) == 3
+
+
+# -- zones, the live window, check's additions -----------------------------------------------
+
+
+def with_zones_and_window(r: ReplicationStats) -> ReplicationStats:
+    """``r`` with its counts split over two zones and a window holding a part of its shoppers."""
+    paid, abandoned = r.outcomes["paid_huabei"], r.outcomes["abandoned_queue"]
+    checkouts = r.huabei_checkouts()
+    r.zones = {
+        "fashion": {"shoppers": r.shoppers - 100, "huabei_checkouts": checkouts - 20, "paid_huabei": paid - 15,
+                    "abandoned": abandoned - 5},
+        "supermarket": {"shoppers": 100, "huabei_checkouts": 20, "paid_huabei": 15, "abandoned": 5},
+    }
+    window = ReplicationStats(index=r.index, seed=list(r.seed), shoppers=40, ledger={}, gateway={})
+    for outcome, cause in [(Outcome.PAID_HUABEI, None)] * 9 + [(Outcome.LEFT_UNPAID, Cause.RISK)] + \
+            [(Outcome.PAID_OTHER, None)] * 30:
+        window.record_outcome(outcome, cause)
+        window.checkout_time.record(30.0)
+    window.zones = {"fashion": {"shoppers": 40, "huabei_checkouts": 10, "paid_huabei": 9, "abandoned": 0}}
+    window.extra["window"] = [3600.0, 3780.0]
+    r.window = window
+    return r
+
+
+def test_zone_metrics_from_zone_counts() -> None:
+    r = with_zones_and_window(make_replication(0))
+    m = r.metrics()
+    assert m["shoppers[zone=supermarket]"] == 100.0
+    assert m["huabei_checkouts[zone=supermarket]"] == 20.0
+    assert m["huabei_success_rate[zone=supermarket]"] == 15 / 20
+    assert m["abandonment_rate[zone=supermarket]"] == 5 / 100
+    assert m["shoppers[zone=fashion]"] + m["shoppers[zone=supermarket]"] == m["shoppers"]
+    assert {zone_metric(base, "fashion") for base in ZONE_METRICS} <= set(m)
+    r.zones["empty"] = {"shoppers": 0, "huabei_checkouts": 0, "paid_huabei": 0, "abandoned": 0}
+    assert math.isnan(r.metrics()["huabei_success_rate[zone=empty]"])  # undefined, not 0
+
+
+def test_zone_metrics_are_aggregated_and_directed() -> None:
+    result = make_result(3)
+    for r in result.replications:
+        with_zones_and_window(r)
+    interval = result.aggregate.metrics["huabei_success_rate[zone=supermarket]"]
+    assert interval.estimate == 0.75
+    assert interval.n == 3
+    assert metric_direction("huabei_success_rate[zone=fashion]") == 1
+    assert metric_direction("abandonment_rate[zone=fashion]") == -1
+    assert metric_direction("shoppers[zone=fashion]") == 0
+
+
+def test_window_replications_and_window_result() -> None:
+    result = make_result(3)
+    assert result.window_replications() == []
+    for r in result.replications:
+        with_zones_and_window(r)
+    windows = result.window_replications()
+    assert [w.index for w in windows] == [0, 1, 2]
+    assert all(w is r.window for w, r in zip(windows, result.replications, strict=True))
+    window_run = result.window_result()
+    assert window_run.aggregate.n == 3
+    assert window_run.aggregate.metrics["huabei_success_rate"].estimate == 0.9
+    assert window_run.aggregate.cause_totals["risk"] == 3
+    assert window_run.metadata is result.metadata
+    assert math.isnan(window_run.aggregate.metrics["double_charges"].estimate)  # no ledger for a window
+
+
+def test_round_trip_with_zones_window_live_and_verdict(tmp_path: Path) -> None:
+    result = make_result(2)
+    for r in result.replications:
+        with_zones_and_window(r)
+    live = make_result(1, name="promo-live")
+    live.kind = "live"
+    live.replications[0].mechanism = "live"
+    with_zones_and_window(live.replications[0]).window = None
+    result.live = live
+    result.verdict = {"decision": "no-go", "gates": [{"observed": math.nan, "upper": math.inf}]}
+    path = write_result(tmp_path / "check.json", result)
+    back = read_result(path)
+    assert dumps_result(back) == path.read_text(encoding="utf-8")
+    assert back.replications[0].zones == result.replications[0].zones
+    assert back.replications[0].window is not None
+    assert back.replications[0].window.to_dict() == result.replications[0].window.to_dict()  # type: ignore[union-attr]
+    assert back.replications[0].window.window is None
+    assert back.live is not None
+    assert back.live.kind == "live"
+    assert back.live.replications[0].to_dict() == live.replications[0].to_dict()
+    assert back.live.aggregate == live.aggregate
+    # Raw, as written: non-finite numbers keep their JSON spellings for Verdict.from_dict to read.
+    assert back.verdict == {"decision": "no-go", "gates": [{"observed": "NaN", "upper": "Infinity"}]}
+
+
+def test_files_without_zones_window_live_or_verdict_still_read(tmp_path: Path) -> None:
+    data = json.loads(dumps_result(make_result(2)))
+    del data["live"], data["verdict"]
+    for rep in data["replications"]:
+        del rep["zones"], rep["window"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    back = read_result(path)
+    assert back.live is None
+    assert back.verdict is None
+    assert all(r.zones == {} and r.window is None for r in back.replications)
+    assert not any("[zone=" in name for name in back.aggregate.metrics)
+
+
+def test_a_verdict_that_is_not_an_object_is_damage(tmp_path: Path) -> None:
+    data = json.loads(dumps_result(make_result(1)))
+    data["verdict"] = "GO"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(InputError, match="verdict must be an object"):
+        read_result(path)
+
+
+def test_merging_live_parts_adds_zone_counts() -> None:
+    parts = [with_zones_and_window(make_replication(0)), with_zones_and_window(make_replication(0, seed=8))]
+    merged = merge_replications(parts)
+    for zone in ("fashion", "supermarket"):
+        for key, count in merged.zones[zone].items():
+            assert count == parts[0].zones[zone][key] + parts[1].zones[zone][key]
+    assert merged.window is not None
+    assert merged.window.shoppers == 80
+    parts[1].window = None
+    assert merge_replications(parts).window is None  # half a window is no window

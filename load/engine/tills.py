@@ -76,7 +76,7 @@ class LiveTills:
         self.clock = clock
         self.tag = tag
         start, end = plan.window
-        self.collector = Collector(end - start, 0, [self.scenario.seed, 0])
+        self.collector = Collector(end - start, 0, [self.scenario.seed, 0], [z.name for z in self.scenario.mall.zones])
         self.retry_u = uniform_source(np.random.default_rng(plan.seeds.retry))
         self._lanes, self._lane_of = self._build_lanes()
         self._unclaimed = list(reversed(plan.terminal_ids))
@@ -167,12 +167,13 @@ class LiveTills:
     def _done(self, shopper: Shopper, arrived: float, now: float, result: Visit | None) -> None:
         self.in_system -= 1
         start = self.plan.window[0]
+        zone = self.collector.zones[self.plan.world.merchants[shopper.store].zone]
         if result is None:
-            self.collector.finish(Outcome.ABANDONED_QUEUE, None, shopper.basket, arrived - start, now - start)
+            self.collector.finish(Outcome.ABANDONED_QUEUE, None, shopper.basket, arrived - start, now - start, zone)
             return
         if self.settle is not None:
             self.settle(result)
-        self.collector.finish(result.outcome, result.cause, shopper.basket, arrived - start, now - start)
+        self.collector.finish(result.outcome, result.cause, shopper.basket, arrived - start, now - start, zone)
 
     def _checkout(self, shopper: Shopper, till: Till, endpoint: Endpoint) -> Visit:
         flow = visit(shopper, till, self.retry_u, self.collector, time.perf_counter)

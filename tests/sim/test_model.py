@@ -66,6 +66,25 @@ def check_invariants(stats: ReplicationStats) -> None:
     ledger = stats.ledger
     assert ledger["trades"] == ledger["paid"] + ledger["closed"] + ledger["refunded"]
     assert 0 <= ledger["one_sided"] <= ledger["paid"]
+    check_zones_and_window(stats)
+
+
+def check_zones_and_window(stats: ReplicationStats) -> None:
+    """Zone counts add up to the totals; the live window's shoppers are a part of them."""
+    zones = stats.zones.values()
+    assert sum(z["shoppers"] for z in zones) == stats.shoppers
+    assert sum(z["huabei_checkouts"] for z in zones) == stats.huabei_checkouts()
+    assert sum(z["paid_huabei"] for z in zones) == stats.outcomes[Outcome.PAID_HUABEI.value]
+    assert sum(z["abandoned"] for z in zones) == stats.outcomes[Outcome.ABANDONED_QUEUE.value]
+    window = stats.window
+    assert window is not None
+    assert window.window is None
+    assert sum(window.outcomes.values()) == window.shoppers <= stats.shoppers
+    assert all(window.outcomes[o] <= n for o, n in stats.outcomes.items())
+    assert all(window.failures_by_cause[c] <= n for c, n in stats.failures_by_cause.items())
+    assert sum(z["shoppers"] for z in window.zones.values()) == window.shoppers
+    assert window.checkout_time.count == window.shoppers - window.outcomes[Outcome.ABANDONED_QUEUE.value]
+    assert window.queue_wait.count == window.checkout_time.count
 
 
 def only_cause(stats: ReplicationStats, cause: Cause) -> None:
