@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from load.engine import protocol
-from load.engine.plan import SPAWN_RATE, default_window
+from load.engine.plan import SPAWN_RATE
 from load.faults import FaultLayer
 from load.packetloss import LossRules, in_private_netns, probe
 from load.toxiproxy.client import ToxiproxyClient, ToxiproxyError
@@ -33,6 +33,7 @@ from scanrush.errors import InfrastructureError
 from scanrush.results import ReplicationStats, merge_replications, write_json_atomic
 from scanrush.scenario.loader import load_scenario
 from scanrush.scenario.schema import Scenario
+from scanrush.window import default_window
 
 READY_TIMEOUT = 30.0
 START_DELAY = 3.0

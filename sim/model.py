@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import simpy
 
-from load.engine.plan import choose_stores, default_window
 from scanrush.collect import Collector, ObserverPair, WindowCollector
 from scanrush.domain.outcomes import Cause, Outcome
 from scanrush.domain.profile import RushProfile, arrival_times
@@ -41,6 +40,7 @@ from scanrush.network.tcp import request_leg, response_leg
 from scanrush.results import ReplicationStats
 from scanrush.rng import ReplicationSeeds, uniform_source
 from scanrush.scenario.schema import Scenario
+from scanrush.window import choose_stores, default_window
 from sim.gateway import SimGateway
 
 Process = Generator[simpy.Event, Any, Any]
@@ -81,7 +81,7 @@ class Promotion:
 
     def _live_window(self, zones: list[str]) -> WindowCollector:
         """The shoppers a live run of the scenario's ``live`` section re-enacts: its window, its stores
-        (load/engine/plan.py decides both, for this model and the live engine alike)."""
+        (scanrush/window.py decides both, for this model and the live engine alike)."""
         live = self.scenario.live
         stores = None if live.terminals == "all" else frozenset(choose_stores(self.world, live.terminals))
         return WindowCollector(default_window(self.scenario), self.index, [self.scenario.seed, self.index], zones,

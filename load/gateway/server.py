@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from load.engine.plan import default_window
 from load.gateway.app import MAX_BODY, GatewayApp, StubConfig
 from load.gateway.wire import METHODS
 from load.world import LiveWorld
 from scanrush.domain.profile import RushProfile
 from scanrush.errors import InfrastructureError
 from scanrush.scenario.schema import Scenario
+from scanrush.window import default_window
 
 if TYPE_CHECKING:  # cryptography is imported only when keys are loaded
     from load.gateway.signing import GatewayKeys

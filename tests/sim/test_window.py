@@ -9,13 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from load.engine.plan import LivePlan, default_window
+from load.engine.plan import LivePlan
 from scanrush.domain.outcomes import Outcome
 from scanrush.domain.world import build_world
 from scanrush.results import ReplicationStats
 from scanrush.rng import LIVE_REPLICATION
 from scanrush.run import replicate
 from scanrush.scenario.schema import Scenario
+from scanrush.window import default_window
 
 ScenarioBuilder = Callable[..., Scenario]
 WINDOW = ["10m", "13m"]

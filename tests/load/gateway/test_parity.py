@@ -81,7 +81,8 @@ def test_stub_and_simulator_core_give_the_same_answers(make_stub: StubFactory) -
 
 
 def test_the_stub_recognises_every_shopper_the_terminals_bring() -> None:
-    from load.engine.plan import LivePlan, default_window
+    from load.engine.plan import LivePlan
+    from scanrush.window import default_window
 
     world_scenario = scenario()
     live = LiveWorld(world_scenario)
