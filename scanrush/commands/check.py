@@ -29,7 +29,7 @@ from scanrush.run import simulate
 from scanrush.scenario.loader import load_scenario
 from scanrush.scenario.schema import Scenario
 from scanrush.summary import make_console, render_summary
-from scanrush.units import format_duration, parse_duration
+from scanrush.units import parse_duration
 from scanrush.verdict import Decision, Verdict, judge, judge_sequentially, load_generator_saturated
 
 DEFAULT_BUDGET_FACTOR = 3
@@ -85,11 +85,10 @@ def _level(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
-    scenario = load_scenario(args.file, overrides)
+    window = _window(args.window) if args.window else None
+    scenario, overrides = _scenario(args, window)
     gates = _gates(scenario, args.file)
     initial, budget, batch = _budget(scenario, args)
-    window = _window(args.window, scenario) if args.window else None
     from reports.build import parse_formats
 
     try:
@@ -102,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             return reexec
     console = make_console()
     started = time.monotonic()
-    live = None if args.sim_only else _run_live(scenario, args, overrides, window)
+    live = None if args.sim_only else _run_live(scenario, args, overrides)
     if live is not None and live.interrupted:
         _finish(scenario, args, replications=[], live=live, verdict=None, formats=formats, started=started)
         raise InterruptedRun("interrupted during the live window; what was measured was written")
@@ -134,7 +133,7 @@ def _budget(scenario: Scenario, args: argparse.Namespace) -> tuple[int, int, int
     return initial, budget, args.batch or initial
 
 
-def _window(text: str, scenario: Scenario) -> tuple[float, float]:
+def _window(text: str) -> tuple[float, float]:
     parts = re.split(r"\.\.|,", text)
     try:
         start, end = (parse_duration(p.strip()) for p in parts) if len(parts) == 2 else (0.0, -1.0)
@@ -142,10 +141,23 @@ def _window(text: str, scenario: Scenario) -> tuple[float, float]:
         raise InputError(f"--window {text}: {exc}") from None
     if not 0 <= start < end:
         raise InputError(f"--window {text}: write START..END with START < END, e.g. 1h..1h3m")
-    if end > scenario.duration:
-        raise InputError(f"--window ends at {format_duration(end)}, after the promotion "
-                         f"({format_duration(scenario.duration)})")
     return start, end
+
+
+def _scenario(args: argparse.Namespace, window: tuple[float, float] | None) -> tuple[Scenario, list[str]]:
+    """The scenario with the command line's overrides.
+
+    ``--window`` and ``--terminals`` become ``live.*`` overrides, so the simulation's prediction
+    for the live window (``ReplicationStats.window``) covers the same shoppers as the live run.
+    """
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    if window is not None:
+        overrides.append(f"live.window=[{window[0]!r}, {window[1]!r}]")
+    if args.terminals is not None:
+        overrides.append(f"live.terminals={args.terminals}")
+    return load_scenario(args.file, overrides), overrides  # the schema checks the window fits
 
 
 # --------------------------------------------------------------------------- evidence
@@ -178,12 +190,11 @@ def _enter_network_namespace(scenario: Scenario, args: argparse.Namespace) -> in
     return enter(scenario, argparse.Namespace(**{**vars(args), "master": False, "worker": False}))
 
 
-def _run_live(scenario: Scenario, args: argparse.Namespace, overrides: list[str],
-              window: tuple[float, float] | None) -> RunResult:
+def _run_live(scenario: Scenario, args: argparse.Namespace, overrides: list[str]) -> RunResult:
     from load.orchestrate import LiveOptions, LiveRun
     from scanrush.commands.load import _result
 
-    options = LiveOptions(args.file, tuple(overrides), window, args.terminals, args.compression,
+    options = LiveOptions(args.file, tuple(overrides), scenario.live.window, args.terminals, args.compression,
                           args.toxiproxy_url, args.processes, args.packet_loss, args.drain)
     live = LiveRun(options, scenario)
     started = time.monotonic()

@@ -78,7 +78,7 @@ def test_no_gates_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [
-    ("--window", "1h..2h", "after the promotion"),
+    ("--window", "1h..2h", "inside the promotion"),
     ("--format", "pdf", "unknown report format"),
     ("--max-replications", "1", "below the initial"),
     ("--confidence", "1.5", "confidence between"),
