@@ -260,7 +260,7 @@ def _print(console: object, result: RunResult, verdict: Verdict, out: Path) -> N
     assert isinstance(console, Console)
     render_summary(result, console)
     render_verdict(verdict, console)
-    console.print(f"report: {out / 'report.html'}")
+    console.print(f"report: {out / 'report.html'}", highlight=False, markup=False, soft_wrap=True)
     console.print(f"{verdict.decision.value} (exit {verdict.exit_code})")
 
 

@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     console = make_console()
     render_summary(result, console)
     _print_live_notes(console, stats.extra)
-    console.print(f"result: {path}")
+    console.print(f"result: {path}", highlight=False, markup=False, soft_wrap=True)
     if live.interrupted:
         raise InterruptedRun("interrupted; what was measured was written")
     if live.lost:

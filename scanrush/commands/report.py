@@ -37,5 +37,5 @@ def run(args: argparse.Namespace) -> int:
     written = write_report(ctx, args.out or default_out_dir(args.result), formats)
     console.print(f"report: {len(written)} files in {time.perf_counter() - started:.1f}s")
     for path in written:
-        console.print(f"  {path}", highlight=False, markup=False)
+        console.print(f"  {path}", highlight=False, markup=False, soft_wrap=True)
     return 0

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     for result in results:
         path = _write(result, args.out if result is base_result else None)
         render_summary(result, console)
-        console.print(f"result: {path}")
+        console.print(f"result: {path}", highlight=False, markup=False, soft_wrap=True)
     if any(result.interrupted for result in results):
         raise InterruptedRun("interrupted; the replications that finished were written")
     return 0

@@ -96,7 +96,9 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> Interval:
     z2n = z * z / n
     centre = (p + z2n / 2.0) / (1.0 + z2n)
     spread = z * math.sqrt(p * (1.0 - p) / n + z2n / (4.0 * n)) / (1.0 + z2n)
-    low, high = max(0.0, centre - spread), min(1.0, centre + spread)
+    # At k = 0 (k = n) the bound is exactly 0 (1); rounding would leave it an ulp inside.
+    low = 0.0 if k == 0 else max(0.0, centre - spread)
+    high = 1.0 if k == n else min(1.0, centre + spread)
     return Interval(p, low, high, (high - low) / 2.0, n, confidence, "wilson")
 
 

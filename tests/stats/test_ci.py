@@ -100,6 +100,9 @@ def test_wilson_edge_cases_and_validation() -> None:
     assert (empty.low, empty.high) == (0.0, 1.0)
     with pytest.raises(ValueError, match="0 <= k <= n"):
         wilson(5, 4)
+    for n in (1, 7, 1358, 10**6):  # none observed: the bound is 0 itself, so it overlaps an exact 0
+        assert wilson(0, n).low == 0.0
+        assert wilson(n, n).high == 1.0
     with pytest.raises(ValueError, match="confidence"):
         wilson(1, 4, confidence=95)
 
