@@ -120,7 +120,7 @@ class Business:
         def job(now: float) -> Answer:
             # drawn when the job runs: the retry stream's draws follow the order workers serve requests in
             u_risk = self.streams.retry_risk() if first_risk is None else first_risk
-            reply = core.handle(Op.PAY, request, buyer, u_risk, now)
+            reply = core.handle(_PAY, request, buyer, u_risk, now)
             trade = core.ledger.trades.get(out_trade_no) if reply.trade_no else None
             ids = None
             if trade is not None:
@@ -227,6 +227,8 @@ class Business:
 
 _new = tuple.__new__
 """A NamedTuple without its Python-level ``__new__`` (per request)."""
+_PAY = Op.PAY
+"""Read once: an enum member read off its class costs a ``__getattr__`` hook call (per request)."""
 
 
 def _failed(reply: Reply, ref: TradeRef) -> Answer:

@@ -113,16 +113,6 @@ def _check_load(load: Load) -> Decision | None:
     return None
 
 
-def _check_request(request: PayRequest) -> Decision | None:
-    if not request.store_id_valid:
-        return _fail("ACQ.INVALID_STORE_ID", "store id not valid")
-    if not is_valid_alipay(request.auth_code):  # shape_of, is_alipay and decode in one call
-        return _fail("ACQ.PAYMENT_AUTH_CODE_INVALID", "payment code invalid [SOUNDWAVE_PARSER_FAIL]")
-    if not 0.01 <= request.amount <= 100_000_000:
-        return _fail("ACQ.TOTAL_FEE_EXCEED", "amount out of range")
-    return None
-
-
 def _check_merchant(merchant: Merchant, amount: float, received_today: float) -> Decision | None:
     if not merchant.qualified:
         return _fail("ACQ.ACCESS_FORBIDDEN", "face-to-face payment not contracted or expired")
@@ -133,19 +123,6 @@ def _check_merchant(merchant: Merchant, amount: float, received_today: float) ->
     if merchant.personal and received_today + amount > merchant.day_limit:
         return _fail("ACQ.BEYOND_PER_RECEIPT_DAY_RESTRICTION", "daily receipts above the account's limit")
     return None
-
-
-def _channel(buyer: Buyer, merchant: Merchant, amount: float) -> Decision | str:
-    huabei_usable = buyer.huabei_opened and not buyer.frozen and buyer.available_credit >= amount
-    if huabei_usable and merchant.huabei_enabled:
-        return PCREDIT
-    if buyer.has_fallback:
-        return BALANCE  # Huabei is skipped silently: the buyer's next channel pays
-    if not merchant.huabei_enabled:
-        return _fail("ACQ.NO_PAYMENT_INSTRUMENTS_AVAILABLE", MERCHANT_HUABEI_OFF)
-    if buyer.frozen or not buyer.huabei_opened:
-        return _fail("ACQ.NO_PAYMENT_INSTRUMENTS_AVAILABLE", "no usable payment instrument")
-    return _fail("ACQ.BUYER_BALANCE_NOT_ENOUGH", "Huabei limit exhausted")
 
 
 def decide_pay(
@@ -159,22 +136,57 @@ def decide_pay(
     password_free_limit: float,
     load: Load = IDLE,
 ) -> Decision:
-    """Alipay's answer to a bar-code pay request, checks in the platform's order."""
-    rejected = (_check_load(load) or _check_request(request)
-                or _check_merchant(merchant, request.amount, received_today))
-    if rejected is not None:
-        return rejected
+    """Alipay's answer to a bar-code pay request, checks in the platform's order.
+
+    In order: the gateway's load, the request (store id, the code's shape and check
+    digit, the amount), the merchant, risk control, then the channel that pays.  The
+    checks a payment nearly always passes are written out here rather than called
+    (this runs per payment); the ones that fail go through the helpers above.
+    """
+    if load is not IDLE:  # an idle gateway (nearly always) has nothing to say
+        rejected = _check_load(load)
+        if rejected is not None:
+            return rejected
+    _, auth_code, amount, _, _, store_id_valid, _ = request
+    if not store_id_valid:
+        return _INVALID_STORE_ID
+    if not is_valid_alipay(auth_code):  # shape_of, is_alipay and decode in one call
+        return _AUTH_CODE_INVALID
+    if not 0.01 <= amount <= 100_000_000:
+        return _TOTAL_FEE_EXCEED
+    if not merchant.qualified or merchant.dormant or merchant.personal:
+        rejected = _check_merchant(merchant, amount, received_today)
+        if rejected is not None:
+            return rejected
     if u_risk < risk_reject:
-        return _fail("ACQ.PAYMENT_REQUEST_HAS_RISK", "payment judged risky by platform risk control")
-    channel = _channel(buyer, merchant, request.amount)
-    if isinstance(channel, Decision):
-        return channel
-    if request.amount > password_free_limit:
+        return _HAS_RISK
+    huabei_enabled = merchant.huabei_enabled
+    if huabei_enabled and buyer.huabei_opened and not buyer.frozen and buyer.available_credit >= amount:
+        channel = PCREDIT
+    elif buyer.has_fallback:
+        channel = BALANCE  # Huabei is skipped silently: the buyer's next channel pays
+    else:
+        return _no_channel(buyer, huabei_enabled)
+    if amount > password_free_limit:
         return _new(Decision, (_WAITING_REPLIES[channel], True, buyer.confirm_time, True))
     return _PAID_NOW[channel]
+
+
+def _no_channel(buyer: Buyer, huabei_enabled: bool) -> Decision:
+    """Why nothing pays when Huabei is not usable and the buyer has no fallback."""
+    if not huabei_enabled:
+        return _fail("ACQ.NO_PAYMENT_INSTRUMENTS_AVAILABLE", MERCHANT_HUABEI_OFF)
+    if buyer.frozen or not buyer.huabei_opened:
+        return _fail("ACQ.NO_PAYMENT_INSTRUMENTS_AVAILABLE", "no usable payment instrument")
+    return _fail("ACQ.BUYER_BALANCE_NOT_ENOUGH", "Huabei limit exhausted")
 
 
 _new = tuple.__new__  # a NamedTuple without its Python-level __new__: this runs per payment
 _WAITING_REPLIES = {channel: Reply(WAITING, fund_channel=channel) for channel in (PCREDIT, BALANCE)}
 _PAID_NOW = {channel: Decision(Reply(SUCCESS, fund_channel=channel), creates_trade=True, confirm_in=0.0)
              for channel in (PCREDIT, BALANCE)}
+# The failures decide_pay returns itself, made by _fail (one object per failure, as everywhere).
+_INVALID_STORE_ID = _fail("ACQ.INVALID_STORE_ID", "store id not valid")
+_AUTH_CODE_INVALID = _fail("ACQ.PAYMENT_AUTH_CODE_INVALID", "payment code invalid [SOUNDWAVE_PARSER_FAIL]")
+_TOTAL_FEE_EXCEED = _fail("ACQ.TOTAL_FEE_EXCEED", "amount out of range")
+_HAS_RISK = _fail("ACQ.PAYMENT_REQUEST_HAS_RISK", "payment judged risky by platform risk control")

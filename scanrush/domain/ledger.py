@@ -30,6 +30,10 @@ LATE_WINDOW = 600.0
 on a connection after ~131 s; a request cannot arrive later than that)."""
 TIMEOUT_EXPRESS = 300.0
 """Unpaid bar-code trades close after 5 minutes (the F2F demo's timeout_express=5m)."""
+_TRADE_NO_BASE = 2026 * 10**16
+_TRADE_NO_SPAN = 10**16
+"""Alipay trade numbers are ``2026`` and the ledger's serial in 16 digits: ``str(_TRADE_NO_BASE + serial)``."""
+_CODE_USED = Reply(FAILED, "ACQ.PAYMENT_AUTH_CODE_INVALID", "payment code already used")
 
 
 class Trade:
@@ -38,10 +42,7 @@ class Trade:
 
     def __init__(self, request: PayRequest, trade_no: str, created_at: float, confirm_at: float | None,
                  channel: str | None) -> None:
-        self.out_trade_no = request.out_trade_no
-        self.auth_code = request.auth_code
-        self.amount = request.amount
-        self.merchant = request.merchant
+        self.out_trade_no, self.auth_code, self.amount, self.merchant, _, _, _ = request
         self.trade_no = trade_no
         self.created_at = created_at
         self.confirm_at = confirm_at
@@ -102,37 +103,42 @@ class Ledger:
 
     def replay(self, request: PayRequest, now: float) -> Reply | None:
         """The reply to a pay request that reuses an ``out_trade_no`` or a code, if it does."""
-        trade = self.trades.get(request.out_trade_no)
+        trade = self.trades.get(request[0])  # request.out_trade_no (the NamedTuple's property costs a call)
         if trade is not None:
             self._status(trade, now)
             return _idempotent_reply(trade, request, now)
-        if request.auth_code in self.used_codes:
-            return Reply(FAILED, "ACQ.PAYMENT_AUTH_CODE_INVALID", "payment code already used")
+        if request[1] in self.used_codes:  # request.auth_code
+            return _CODE_USED
         return None
 
     def record_pay(self, request: PayRequest, decision: Decision, now: float) -> Reply:
         """Apply a fresh pay decision taken at ``now``; returns the reply to send."""
-        if decision.burns_code:
-            self.used_codes.add(request.auth_code)
-        if not decision.creates_trade:
-            if decision.burns_code:
-                self.burned_by[request.out_trade_no] = request.auth_code
-            return decision.reply
+        reply, creates_trade, confirm_in, burns_code = decision
+        out_trade_no, auth_code, amount, merchant, _, _, _ = request
+        if burns_code:
+            self.used_codes.add(auth_code)
+        if not creates_trade:
+            if burns_code:
+                self.burned_by[out_trade_no] = auth_code
+            return reply
         self._serial += 1
-        trade_no = f"2026{self._serial:016d}"
-        confirm_at = None if decision.confirm_in is None else now + decision.confirm_in
-        trade = Trade(request, trade_no, now, confirm_at, decision.reply.fund_channel)
-        self.trades[request.out_trade_no] = trade
-        self.audit.trades += 1
-        if trade.status == TRADE_SUCCESS:
-            self._credit(trade)
-        if request.out_trade_no in self.late_watch:  # its checkout is over: audit it now
-            charges = self.late_watch.pop(request.out_trade_no)
-            self.trades.pop(request.out_trade_no)
-            self.used_codes.discard(request.auth_code)
+        # f"2026{serial:016d}" while the serial has at most 16 digits, without the format spec's parsing
+        serial = self._serial
+        trade_no = str(_TRADE_NO_BASE + serial) if serial < _TRADE_NO_SPAN else f"2026{serial:016d}"
+        confirm_at = None if confirm_in is None else now + confirm_in
+        code, sub_code, sub_msg, _, fund_channel, _, _, _ = reply
+        trade = Trade(request, trade_no, now, confirm_at, fund_channel)
+        self.trades[out_trade_no] = trade
+        audit = self.audit
+        audit.trades += 1
+        if confirm_at == now:  # trade.status == TRADE_SUCCESS: paid on the spot
+            self.received[merchant] = self.received.get(merchant, 0.0) + amount  # self._credit(trade)
+        if out_trade_no in self.late_watch:  # its checkout is over: audit it now
+            charges = self.late_watch.pop(out_trade_no)
+            self.trades.pop(out_trade_no)
+            self.used_codes.discard(auth_code)
             if charges + self._audit_trade(trade, False, now) > 1:
-                self.audit.double_charges += 1
-        code, sub_code, sub_msg, _, fund_channel, _, _, _ = decision.reply
+                audit.double_charges += 1
         # Reply(code, sub_code, sub_msg, None, fund_channel, trade_no=trade_no), without the
         # NamedTuple's Python-level __new__ (this runs per trade).
         return _new(Reply, (code, sub_code, sub_msg, None, fund_channel, None, None, trade_no))
@@ -213,9 +219,14 @@ class Ledger:
             self.settle([out_trade_no], None, False, now, forget=True)
 
     def _audit_trade(self, trade: Trade, acknowledged: bool, now: float) -> int:
-        if self._status(trade, now) == WAIT_BUYER_PAY:
-            self.audit.waiting_at_end += 1
-        final = trade.eventual_status()
+        # A trade paid on the spot (most of them) is settled already: neither settling it at ``now``
+        # nor asking where it ends can change or say anything but TRADE_SUCCESS.
+        if trade.status == TRADE_SUCCESS:
+            final = TRADE_SUCCESS
+        else:
+            if self._status(trade, now) == WAIT_BUYER_PAY:
+                self.audit.waiting_at_end += 1
+            final = trade.eventual_status()
         if final == TRADE_SUCCESS:
             self.audit.paid += 1
             if not acknowledged:

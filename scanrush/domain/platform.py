@@ -8,7 +8,9 @@ long) differs between them; everything a request's *answer* depends on is here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import bisect
+import math
+from collections.abc import Callable, Sequence
 
 from scanrush.domain.gateway import BUSY, IDLE, Buyer, Load, PayRequest, decide_pay
 from scanrush.domain.ledger import Ledger
@@ -16,7 +18,49 @@ from scanrush.domain.profile import risk_reject_at
 from scanrush.domain.replies import Reply
 from scanrush.domain.terminal import Op
 from scanrush.domain.world import World
-from scanrush.scenario.schema import Gateway, Scenario
+from scanrush.scenario.schema import Gateway, Risk, Scenario
+
+Phase = tuple[float, float, float]
+"""(service factor, brownout error rate, risk rejection probability) in force at one time."""
+
+
+class Phases:
+    """The gateway's brownouts and risk schedule as one step function of time, tabulated once.
+
+    Brownout and risk-surge windows only start or end at a handful of instants, so
+    between two consecutive instants everything the schedule says is constant: the
+    value of each piece is computed once, by the very rules it replaces (first
+    brownout containing ``t`` in declaration order; :func:`risk_reject_at`).  The
+    piece of the last lookup is kept, since requests come in (nearly) time order.
+    """
+
+    __slots__ = ("_bounds", "_current", "_high", "_low", "_values")
+
+    def __init__(self, brownouts: Sequence[tuple[float, float, float, float]], risk: Risk) -> None:
+        instants = {t for start, end, _, _ in brownouts for t in (start, end)}
+        instants.update(t for surge in risk.surges for t in (surge.at, surge.end))
+        self._bounds = sorted(instants)
+        # Piece i is bounds[i-1] <= t < bounds[i] (piece 0: before the first instant, where no window is).
+        starts = [-math.inf, *self._bounds]
+        self._values: list[Phase] = [_phase_at(brownouts, risk, t) for t in starts]
+        self._low, self._high, self._current = -math.inf, -math.inf, self._values[0]
+
+    def at(self, t: float) -> Phase:
+        if self._low <= t < self._high:
+            return self._current
+        bounds = self._bounds
+        index = bisect.bisect_right(bounds, t)
+        self._low = bounds[index - 1] if index > 0 else -math.inf
+        self._high = bounds[index] if index < len(bounds) else math.inf
+        self._current = self._values[index]
+        return self._current
+
+
+def _phase_at(brownouts: Sequence[tuple[float, float, float, float]], risk: Risk, t: float) -> Phase:
+    for start, end, factor, error_rate in brownouts:
+        if start <= t < end:
+            return factor, error_rate, risk_reject_at(risk, t)
+    return 1.0, 0.0, risk_reject_at(risk, t)
 
 
 class GatewayCore:
@@ -27,57 +71,56 @@ class GatewayCore:
         self._password_free_limit = scenario.shoppers.credit.password_free_limit
         self._uniform = uniform
         self._buckets: dict[int, tuple[float, float]] = {}
-        self._brownouts = tuple((b.at, b.end, b.service_factor, b.error_rate) for b in self.config.brownouts)
-        """(start, end, service factor, error rate) per brownout: ``Window.contains`` without a call per window."""
+        brownouts = tuple((b.at, b.end, b.service_factor, b.error_rate) for b in self.config.brownouts)
+        self._phases = Phases(brownouts, self.config.risk)
+        self._merchants = world.merchants
+        self._rate_limits: tuple[float | None, ...] | None = tuple(m.rate_limit for m in world.merchants)
+        """Each merchant's ``rate_limit``; None when no merchant has one (no bucket to look at, per request)."""
+        if all(rate is None for rate in self._rate_limits):
+            self._rate_limits = None
 
     def handle(self, op: Op, request: PayRequest, buyer: Buyer, u_risk: float, now: float) -> Reply:
         """Answer a request a worker processes at ``now`` (scenario time, seconds)."""
-        if op is Op.PAY:
-            return self.pay(request, buyer, u_risk, now, self._pay_load(request.merchant, now))
-        if op is Op.QUERY:
-            return self.ledger.query(request.out_trade_no, now)
-        return self.ledger.cancel(request.out_trade_no, now)
+        if op is not _PAY:
+            if op is _QUERY:
+                return self.ledger.query(request.out_trade_no, now)
+            return self.ledger.cancel(request.out_trade_no, now)
+        # The gateway's load comes first: the brownout draw and the merchant's token are taken
+        # before the ledger looks for a replay, whatever the request turns out to be.
+        _, error_rate, risk_reject = self._phases.at(now)
+        brownout_error = error_rate > 0 and self._uniform() < error_rate
+        rate_limited = self._rate_limits is not None and self._rate_limited(request.merchant, now)
+        load = Load(False, brownout_error, rate_limited) if brownout_error or rate_limited else IDLE
+        return self._pay(request, buyer, u_risk, now, load, risk_reject=risk_reject)
 
     def busy(self) -> Reply:
         """The answer to a request that waited longer than ``queue_timeout`` for a worker."""
         return BUSY
 
     def pay(self, request: PayRequest, buyer: Buyer, u_risk: float, now: float, load: Load = IDLE) -> Reply:
-        replay = self.ledger.replay(request, now)
+        return self._pay(request, buyer, u_risk, now, load, risk_reject=self._phases.at(now)[2])
+
+    def _pay(self, request: PayRequest, buyer: Buyer, u_risk: float, now: float, load: Load, *,
+             risk_reject: float) -> Reply:
+        ledger = self.ledger
+        replay = ledger.replay(request, now)
         if replay is not None:
             return replay
+        merchant = request.merchant
         decision = decide_pay(
-            request, buyer, self.world.merchants[request.merchant],
-            received_today=self.ledger.received_today(request.merchant),
-            risk_reject=risk_reject_at(self.config.risk, now), u_risk=u_risk,
-            password_free_limit=self._password_free_limit, load=load,
+            request, buyer, self._merchants[merchant],
+            received_today=ledger.received.get(merchant, 0.0),  # ledger.received_today(merchant)
+            risk_reject=risk_reject, u_risk=u_risk, password_free_limit=self._password_free_limit, load=load,
         )
-        return self.ledger.record_pay(request, decision, now)
+        return ledger.record_pay(request, decision, now)
 
     def service_factor(self, now: float) -> float:
         """How much slower a worker is at ``now`` (brownout windows)."""
-        for start, end, factor, _ in self._brownouts:
-            if start <= now < end:
-                return factor
-        return 1.0
-
-    def _brownout_error_rate(self, now: float) -> float:
-        for start, end, _, error_rate in self._brownouts:
-            if start <= now < end:
-                return error_rate
-        return 0.0
-
-    def _pay_load(self, merchant: int, now: float) -> Load:
-        error_rate = self._brownout_error_rate(now)
-        brownout_error = error_rate > 0 and self._uniform() < error_rate
-        rate_limited = self._rate_limited(merchant, now)
-        if not (brownout_error or rate_limited):
-            return IDLE
-        return Load(brownout_error=brownout_error, rate_limited=rate_limited)
+        return self._phases.at(now)[0]
 
     def _rate_limited(self, merchant: int, now: float) -> bool:
         """Token bucket per merchant: ``rate_limit`` pay requests per second, burst of one second."""
-        rate = self.world.merchants[merchant].rate_limit
+        rate = self._merchants[merchant].rate_limit
         if rate is None:
             return False
         burst = max(1.0, rate)
@@ -88,3 +131,7 @@ class GatewayCore:
             return True
         self._buckets[merchant] = (tokens - 1.0, now)
         return False
+
+
+_PAY = Op.PAY
+_QUERY = Op.QUERY

@@ -82,20 +82,25 @@ MERCHANT_HUABEI_OFF = "merchant has not enabled Huabei receipts"
 def cause_of(reply: Reply) -> Cause | None:
     """The cause a failed reply points to, or None when it is not a failure."""
     if reply.sub_msg == MERCHANT_HUABEI_OFF:
-        return Cause.MERCHANT
+        return _MERCHANT
     if reply.sub_code is not None:
         bare = reply.sub_code.removeprefix("aop.")
         if bare in SUB_CODE_CAUSES:
             return SUB_CODE_CAUSES[bare]
     if reply.code == UNKNOWN:
-        return Cause.CAPACITY
+        return _CAPACITY
     if reply.code in (MISSING_PARAM, INVALID_PARAM):
-        return Cause.FIRMWARE
+        return _FIRMWARE
     if reply.code == FAILED:
-        return Cause.RISK
+        return _RISK
     return None
 
 
 def is_unknown(reply: Reply) -> bool:
     """20000, or a SYSTEM_ERROR under any code: the trade may or may not exist."""
     return reply.code == UNKNOWN or (reply.sub_code or "").endswith("ACQ.SYSTEM_ERROR")
+
+
+# Enum members as module constants: reading a member off its class goes through EnumType's
+# __getattr__ hook (~0.2 us in 3.11), and cause_of runs per failed reply.
+_MERCHANT, _CAPACITY, _FIRMWARE, _RISK = Cause.MERCHANT, Cause.CAPACITY, Cause.FIRMWARE, Cause.RISK

@@ -5,7 +5,17 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scanrush.domain.codes import accepts, decode, garble, is_alipay, make_code, shape_of
+from scanrush.domain.codes import (
+    _ISSUED,
+    _luhn_digit,
+    accepts,
+    check_digit_ok,
+    decode,
+    garble,
+    is_alipay,
+    make_code,
+    shape_of,
+)
 from scanrush.scenario.schema import CodeFormat
 
 OLD_FIRMWARE = (CodeFormat(prefixes=(28, 28), lengths=(16, 18)),)
@@ -36,3 +46,9 @@ def test_old_firmware_reads_only_the_pre_2017_format() -> None:
 def test_non_digits_have_no_shape() -> None:
     assert shape_of("28abc") is None
     assert decode("28abc") is None
+
+
+@given(st.text("0123456789", min_size=4, max_size=30))
+def test_the_check_digit_test_is_luhns(code: str) -> None:
+    _ISSUED.pop(code, None)  # computed, not remembered
+    assert check_digit_ok(code) == (_luhn_digit(code[:-1]) == int(code[-1]))
