@@ -850,6 +850,12 @@ def _int(value: object) -> int:
     return value
 
 
+number_from_json = _num
+"""A number read back from JSON, with the ``"NaN"``/``"Infinity"`` spellings; ``ValueError`` otherwise."""
+integer_from_json = _int
+"""An integer read back from JSON (not a bool); ``ValueError`` otherwise."""
+
+
 def _bool(value: object) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"expected true or false, got {value!r}")

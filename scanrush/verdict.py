@@ -35,6 +35,8 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from scanrush.gates import OPERATORS, Gate, Operator, format_threshold, metric_kind, split_metric, zone_metric
 from scanrush.results import HISTOGRAMS, METRIC_PERCENTILES, ReplicationStats, RunResult, merge_replications
+from scanrush.results import integer_from_json as _int
+from scanrush.results import number_from_json as _num
 from scanrush.stats.ci import one_sided_bounds, quantile_ranks, wilson
 from scanrush.stats.histogram import GROWTH, Histogram
 
@@ -530,9 +532,6 @@ def _check_level(confidence: float, looks: int) -> None:
 
 # --------------------------------------------------------------------------- JSON (like results.py)
 
-_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return {key: _plain(value) for key, value in data.items()}
 
@@ -542,20 +541,6 @@ def _plain(value: object) -> object:
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, list):
         return [_plain(item) for item in value]
-    return value
-
-
-def _num(value: object) -> float:
-    if isinstance(value, str) and value in _NONFINITE:
-        return _NONFINITE[value]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"expected a number, got {value!r}")
-    return float(value)
-
-
-def _int(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"expected an integer, got {value!r}")
     return value
 
 
