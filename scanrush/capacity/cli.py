@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from scanrush.commands.options import non_negative, positive
 from scanrush.scenario.loader import load_scenario
 from scanrush.scenario.schema import Scenario
 
@@ -22,20 +23,6 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--executor", metavar="local|dask://HOST:PORT", default="local",
                         help="where replications run: a local process pool (default) or an existing Dask "
                              "scheduler (needs scanrush[dask])")
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def base_overrides(args: argparse.Namespace) -> list[str]:

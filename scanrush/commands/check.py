@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from scanrush.commands.options import confidence_level, positive
 from scanrush.errors import InfrastructureError, InputError, InterruptedRun
 from scanrush.gates import Gate
 from scanrush.progress import Progress
@@ -42,16 +43,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override a scenario value (repeatable)")
     parser.add_argument("--sim-only", action="store_true",
                         help="judge on simulated replications alone (no live window)")
-    parser.add_argument("--confidence", type=_level, default=0.95,
+    parser.add_argument("--confidence", type=confidence_level, default=0.95,
                         help="family confidence over all gates (Bonferroni), default 0.95")
-    parser.add_argument("-n", "--replications", type=_positive, metavar="N",
+    parser.add_argument("-n", "--replications", type=positive, metavar="N",
                         help="initial simulated replications (default: the scenario's)")
-    parser.add_argument("--max-replications", type=_positive, metavar="N",
+    parser.add_argument("--max-replications", type=positive, metavar="N",
                         help=f"budget for sequential replications (default {DEFAULT_BUDGET_FACTOR}x the initial)")
-    parser.add_argument("--batch", type=_positive, metavar="N",
+    parser.add_argument("--batch", type=positive, metavar="N",
                         help="replications added per sequential look (default: the initial number)")
     parser.add_argument("--seed", type=int, help="seed (default: the scenario's)")
-    parser.add_argument("-j", "--jobs", type=_positive, metavar="N",
+    parser.add_argument("-j", "--jobs", type=positive, metavar="N",
                         help="simulation processes (default: one per core)")
     parser.add_argument("-o", "--out", type=Path, metavar="DIR",
                         help="folder for result.json and the report (default: results/<scenario>-check)")
@@ -59,29 +60,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="report files to write: any of html,png,junit,csv (default: all)")
     live = parser.add_argument_group("the live window (see `scanrush load --help`)")
     live.add_argument("--window", metavar="START..END", help="part of the promotion to run live, e.g. 1h..1h3m")
-    live.add_argument("--terminals", type=_positive, metavar="N", help="run only N tills (whole stores)")
+    live.add_argument("--terminals", type=positive, metavar="N", help="run only N tills (whole stores)")
     live.add_argument("--compression", type=float, metavar="C", help="time compression of arrivals (default 1)")
     live.add_argument("--toxiproxy-url", default=os.environ.get("TOXIPROXY_URL"), metavar="URL",
                       help="use this toxiproxy-server instead of the embedded one (env TOXIPROXY_URL)")
-    live.add_argument("--processes", type=_positive, default=1, metavar="N", help="load-generator processes")
+    live.add_argument("--processes", type=positive, default=1, metavar="N", help="load-generator processes")
     live.add_argument("--packet-loss", choices=("auto", "nftables", "toxics", "off"), default="auto",
                       help="how zone packet loss is realised (default auto)")
     live.add_argument("--drain", type=parse_duration, default=120.0, metavar="DURATION",
                       help="time for shoppers still at the tills after the window (default 2m)")
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _level(text: str) -> float:
-    value = float(text.rstrip("%")) / (100.0 if text.endswith("%") else 1.0)
-    if not 0.5 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"a confidence between 0.5 and 1 (e.g. 0.95 or 95%), got {text}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

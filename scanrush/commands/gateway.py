@@ -13,6 +13,7 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scanrush.commands.options import port
 from scanrush.errors import InputError
 from scanrush.scenario.loader import load_scenario
 from scanrush.units import parse_duration
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                         help="override a scenario value, e.g. --set gateway.workers=8 (repeatable)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    parser.add_argument("--port", type=_port, default=0, help="port to bind (default: 0, any free port)")
+    parser.add_argument("--port", type=port, default=0, help="port to bind (default: 0, any free port)")
     parser.add_argument("--keys", type=Path, metavar="DIR",
                         help="RSA2 keys: DIR/gateway_private_key.pem signs responses, DIR/app_public_key.pem "
                              "verifies requests (default: unsigned requests accepted, responses unsigned)")
@@ -35,13 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="scenario seconds per wall second (default: the scenario's live.time_compression)")
     parser.add_argument("--clock-origin", type=_duration, metavar="T",
                         help="scenario time at start, e.g. 1h (default: the live window's start)")
-
-
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0..65535, got {value}")
-    return value
 
 
 def _compression(text: str) -> float:

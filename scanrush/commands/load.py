@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scanrush.commands.options import port, positive
 from scanrush.errors import InfrastructureError, InputError, InterruptedRun
 from scanrush.results import Metadata, RunResult, content_hash, write_result
 from scanrush.scenario.loader import load_scenario
@@ -42,14 +43,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=_window, metavar="START..END",
                         help="the part of the promotion to run live, e.g. 1h..1h3m "
                              "(default: the scenario's live.window, else 3 minutes at the peak)")
-    parser.add_argument("--terminals", type=_positive, metavar="N",
+    parser.add_argument("--terminals", type=positive, metavar="N",
                         help="run only N tills (whole stores, spread over the zones); default: all")
     parser.add_argument("--compression", type=float, metavar="C",
                         help="scenario seconds per wall second for arrivals and shoppers' own times "
                              "(never for network timing); default: the scenario's live.time_compression")
     parser.add_argument("--toxiproxy-url", default=os.environ.get("TOXIPROXY_URL"), metavar="URL",
                         help="use this toxiproxy-server instead of the embedded one (env TOXIPROXY_URL)")
-    parser.add_argument("--processes", type=_positive, default=1, metavar="N",
+    parser.add_argument("--processes", type=positive, default=1, metavar="N",
                         help="load-generator processes on this host: above 1, a Locust master and N workers, "
                              "each serving a disjoint set of whole stores (default 1)")
     parser.add_argument("--packet-loss", choices=("auto", "nftables", "toxics", "off"), default="auto",
@@ -64,19 +65,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_distributed(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--master", action="store_true",
                        help="run the gateway stub and the Locust master here; the terminals run on --worker hosts")
-    group.add_argument("--expect-workers", type=_positive, metavar="N",
+    group.add_argument("--expect-workers", type=positive, metavar="N",
                        help="with --master: workers to wait for before starting (default 1)")
     group.add_argument("--expect-workers-max-wait", type=parse_duration, metavar="DURATION",
                        help="with --master: how long to wait for them (default 60s; then exit 3)")
     group.add_argument("--master-bind-host", metavar="HOST",
                        help="with --master: the address the master and the gateway stub listen on "
                             "(default 127.0.0.1; * for every interface)")
-    group.add_argument("--master-bind-port", type=_port, metavar="PORT",
+    group.add_argument("--master-bind-port", type=port, metavar="PORT",
                        help=f"with --master: the master's port (default {DEFAULT_MASTER_PORT}; 0: any free port)")
     group.add_argument("--worker", action="store_true",
                        help="run terminals here, with this host's own Toxiproxy, for the master at --master-host")
     group.add_argument("--master-host", metavar="HOST", help="with --worker: the master's address")
-    group.add_argument("--master-port", type=_port, metavar="PORT",
+    group.add_argument("--master-port", type=port, metavar="PORT",
                        help=f"with --worker: the master's port (default {DEFAULT_MASTER_PORT})")
     group.add_argument("--master-connect-timeout", type=parse_duration, metavar="DURATION",
                        help="with --worker: how long to try to reach the master (default 60s; then exit 3)")
@@ -86,13 +87,6 @@ MASTER_ONLY = ("expect_workers", "expect_workers_max_wait", "master_bind_host", 
 WORKER_ONLY = ("master_host", "master_port", "master_connect_timeout")
 FROM_MASTER = ("file", "window", "terminals", "compression", "drain", "out")
 """What a worker takes from the master's plan, never from its own command line."""
-
-
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"not a port: {value}")
-    return value
 
 
 def _given(args: argparse.Namespace, names: tuple[str, ...]) -> list[str]:
@@ -128,13 +122,6 @@ def _check_distributed(args: argparse.Namespace) -> None:
     if (args.master or args.worker) and args.packet_loss == "nftables":
         raise InputError("--packet-loss nftables needs a private network namespace, which cannot reach other hosts; "
                          "in distributed mode loss uses the toxic approximation")
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _window(text: str) -> tuple[float, float]:

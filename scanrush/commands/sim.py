@@ -8,6 +8,7 @@ import re
 import time
 from pathlib import Path
 
+from scanrush.commands.options import non_negative, positive
 from scanrush.errors import InputError, InterruptedRun
 from scanrush.progress import Progress
 from scanrush.results import Metadata, RunResult, compare_runs, content_hash, write_result
@@ -23,26 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override a scenario value, e.g. --set gateway.workers=24 (repeatable)")
     parser.add_argument("--against", metavar="TWIN",
                         help="also run TWIN with the same seeds and report paired (CRN) differences twin - FILE")
-    parser.add_argument("-n", "--replications", type=_positive, help="replications (default: the scenario's)")
-    parser.add_argument("--seed", type=_non_negative, help="seed (default: the scenario's)")
-    parser.add_argument("-j", "--processes", type=_positive, help="worker processes (default: one per core)")
+    parser.add_argument("-n", "--replications", type=positive, help="replications (default: the scenario's)")
+    parser.add_argument("--seed", type=non_negative, help="seed (default: the scenario's)")
+    parser.add_argument("-j", "--processes", type=positive, help="worker processes (default: one per core)")
     parser.add_argument("-o", "--out", type=Path, help="result file (default: results/<scenario name>.json)")
     parser.add_argument("--trace", type=Path, metavar="DIR",
                         help="write one JSON line per shopper to DIR/trace-repNNNN.jsonl (memory stays flat)")
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

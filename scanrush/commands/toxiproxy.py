@@ -23,6 +23,7 @@ import os
 import signal
 
 from load.toxiproxy.server import ToxiproxyServer
+from scanrush.commands.options import port
 
 _LOG_LEVELS = {"trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
                "warning": logging.WARNING, "error": logging.ERROR, "fatal": logging.CRITICAL,
@@ -31,23 +32,13 @@ _LOG_LEVELS = {"trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.I
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address the API listens on (default 127.0.0.1)")
-    parser.add_argument("--port", type=_port, default=8474, help="API port; 0 picks a free one (default 8474)")
+    parser.add_argument("--port", type=port, default=8474, help="API port; 0 picks a free one (default 8474)")
     parser.add_argument("--config", metavar="FILE.json",
                         help="create proxies from a JSON array at start-up (same format as POST /populate)")
     parser.add_argument("--proxy-metrics", action="store_true",
                         help="serve /metrics with per-proxy byte counters")
     parser.add_argument("--runtime-metrics", action="store_true", help="serve /metrics with process metrics")
     parser.add_argument("--seed", type=int, help="seed toxicity, jitter and slicer draws (printed when omitted)")
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0..65535, got {port}")
-    return port
 
 
 def run(args: argparse.Namespace) -> int:

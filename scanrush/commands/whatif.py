@@ -15,10 +15,11 @@ from rich import box
 from rich.table import Table
 
 from scanrush.capacity import format as fmt
-from scanrush.capacity.cli import add_run_options, chart_dir, default_out, load_base, positive
+from scanrush.capacity.cli import add_run_options, chart_dir, default_out, load_base
 from scanrush.capacity.executor import make_executor
 from scanrush.capacity.runs import interval_json, run_configurations
 from scanrush.capacity.whatif import Remediation, all_together, remediations
+from scanrush.commands.options import positive
 from scanrush.errors import InterruptedRun
 from scanrush.results import RunResult, compare_runs, write_json_atomic
 from scanrush.scenario.loader import load_scenario
