@@ -172,14 +172,14 @@ class _Replications:
 
 
 def _enter_network_namespace(scenario: Scenario, args: argparse.Namespace) -> int | None:
-    from scanrush.commands.load import _enter_network_namespace as enter
+    from scanrush.commands.load import enter_network_namespace as enter
 
     return enter(scenario, argparse.Namespace(**{**vars(args), "master": False, "worker": False}))
 
 
 def _run_live(scenario: Scenario, args: argparse.Namespace, overrides: list[str]) -> RunResult:
     from load.orchestrate import LiveOptions, LiveRun
-    from scanrush.commands.load import _result
+    from scanrush.commands.load import live_result
 
     options = LiveOptions(args.file, tuple(overrides), scenario.live.window, args.terminals, args.compression,
                           args.toxiproxy_url, args.processes, args.packet_loss, args.drain)
@@ -187,7 +187,7 @@ def _run_live(scenario: Scenario, args: argparse.Namespace, overrides: list[str]
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="scanrush-check-") as workdir:
         stats = live.run(Path(workdir))
-    result = _result(scenario, args.file, stats, live.interrupted, time.monotonic() - started)
+    result = live_result(scenario, args.file, stats, live.interrupted, time.monotonic() - started)
     lost = getattr(live, "lost", ())
     if lost:
         raise InfrastructureError(f"{len(lost)} load-generator part(s) lost ({'; '.join(lost)}); "

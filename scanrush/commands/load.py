@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
     if args.window is not None and args.window[1] > scenario.duration:
         raise InputError(f"--window ends at {format_duration(args.window[1])}, after the promotion "
                          f"({format_duration(scenario.duration)})")
-    reexec = _enter_network_namespace(scenario, args)
+    reexec = enter_network_namespace(scenario, args)
     if reexec is not None:
         return reexec
     from load.orchestrate import LiveOptions, LiveRun
@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="scanrush-live-") as workdir:
         stats = live.run(Path(workdir))
-    result = _result(scenario, args.file, stats, live.interrupted, time.monotonic() - started)
+    result = live_result(scenario, args.file, stats, live.interrupted, time.monotonic() - started)
     result.partial = result.partial or bool(live.lost)
     path = _write(result, args.out)
     console = make_console()
@@ -205,7 +205,7 @@ def _needs_packet_loss(scenario: Scenario) -> bool:
     return any(n.loss > 0 or n.outages for n in scenario.networks.values())
 
 
-def _enter_network_namespace(scenario: Scenario, args: argparse.Namespace) -> int | None:
+def enter_network_namespace(scenario: Scenario, args: argparse.Namespace) -> int | None:
     """Re-run this command in a private network namespace when real packet loss is wanted and allowed."""
     from load.packetloss import current_command, in_private_netns, probe, reexec_in_netns
 
@@ -226,7 +226,7 @@ def _enter_network_namespace(scenario: Scenario, args: argparse.Namespace) -> in
     return reexec_in_netns(current_command(), dict(os.environ), capability=capability)
 
 
-def _result(scenario: Scenario, file: str, stats: object, interrupted: bool, seconds: float) -> RunResult:
+def live_result(scenario: Scenario, file: str, stats: object, interrupted: bool, seconds: float) -> RunResult:
     from scanrush.results import ReplicationStats
 
     assert isinstance(stats, ReplicationStats)
